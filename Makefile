@@ -1,0 +1,46 @@
+# The README's two commands are `make book` and `make test`; each creates or updates .venv by itself and
+# reinstalls only when requirements.txt or pyproject.toml changed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# torch's CPU-only wheels, used when no CUDA GPU is present (PyPI's Linux wheels bundle CUDA: several GB).
+# --no-index keeps any other configured index from offering a CUDA build instead.
+TORCH_CPU_WHEELS ?= https://download.pytorch.org/whl/cpu/torch/
+PYTEST_ARGS ?=
+
+.PHONY: book test notebooks lab bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c "import torch" 2>/dev/null || { \
+	  if nvidia-smi -L >/dev/null 2>&1; then $(BIN)/pip install "torch>=2.2"; \
+	  else $(BIN)/pip install --retries 1 --no-deps --no-index --find-links $(TORCH_CPU_WHEELS) "torch>=2.2"; fi; }
+	$(BIN)/pip install -r requirements.txt -e .
+	@touch $@
+
+## Build the rendered book from the committed notebook outputs into _build/html.
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "Book built: open _build/html/index.html"
+
+## Run every test: unit tests, nbval over notebooks/ (strict), the book build and its checks.
+test: $(STAMP)
+	$(BIN)/python -m pytest -n auto --dist loadscope --nbval --sanitize-with tests/nbval_sanitize.cfg \
+	  tests notebooks $(PYTEST_ARGS)
+
+## Re-execute every notebook in place (after changing attnlab or a chapter); commit the outputs.
+notebooks: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 \
+	  --ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb
+
+## JupyterLab on the chapters.
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+## Benchmarks (ratios against references measured in the same run).
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf _build

@@ -1,0 +1,62 @@
+"""Figures: attention heatmaps and the pieces the widgets are drawn from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+
+
+def to_numpy(x: torch.Tensor | np.ndarray | Sequence) -> np.ndarray:
+    """A detached float64 NumPy copy of a tensor (any device or dtype, bfloat16 included) or array-like."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def heatmap(
+    weights: torch.Tensor | np.ndarray,
+    *,
+    x_labels: Sequence[str] | None = None,
+    y_labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    xlabel: str = "key",
+    ylabel: str = "query",
+    title: str | None = None,
+    annotate: bool | None = None,
+    colorbar: bool = True,
+    vmax: float | None = 1.0,
+    cmap: str = "viridis",
+) -> Axes:
+    """Draw a ``(Tq, Tk)`` matrix of attention weights: one row per query, one column per key.
+
+    ``annotate`` writes each weight in its cell (default: when the matrix has at most 100 cells). The colour
+    scale runs from 0 to ``vmax`` (1 by default, so that figures of different weights compare).
+    """
+    w = to_numpy(weights)
+    if w.ndim != 2:
+        raise ValueError(f"heatmap(): weights must be 2-D (Tq, Tk), got shape {w.shape}")
+    for name, labels, size in (("x_labels", x_labels, w.shape[1]), ("y_labels", y_labels, w.shape[0])):
+        if labels is not None and len(labels) != size:
+            raise ValueError(f"heatmap(): {name} has {len(labels)} entries but weights have {size} (shape {w.shape})")
+    ax = ax if ax is not None else plt.figure(figsize=(1.0 + 0.6 * w.shape[1], 0.8 + 0.5 * w.shape[0])).gca()
+    image = ax.imshow(w, cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(w.shape[1]), x_labels if x_labels is not None else range(w.shape[1]))
+    ax.set_yticks(range(w.shape[0]), y_labels if y_labels is not None else range(w.shape[0]))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if annotate is None:
+        annotate = w.size <= 100
+    if annotate:
+        threshold = 0.6 * (vmax if vmax is not None else w.max())
+        for (i, j), value in np.ndenumerate(w):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
+                    color="black" if value > threshold else "white")
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="weight")
+    return ax
