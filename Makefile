@@ -31,8 +31,7 @@ test: $(STAMP)
 
 ## Re-execute every notebook in place (after changing attnlab or a chapter); commit the outputs.
 notebooks: $(STAMP)
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 \
-	  --ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 notebooks/*.ipynb
 
 ## JupyterLab on the chapters.
 lab: $(STAMP)

@@ -42,7 +42,8 @@ def heatmap(
     for name, labels, size in (("x_labels", x_labels, w.shape[1]), ("y_labels", y_labels, w.shape[0])):
         if labels is not None and len(labels) != size:
             raise ValueError(f"heatmap(): {name} has {len(labels)} entries but weights have {size} (shape {w.shape})")
-    ax = ax if ax is not None else plt.figure(figsize=(1.0 + 0.6 * w.shape[1], 0.8 + 0.5 * w.shape[0])).gca()
+    if ax is None:  # big enough to read at book width, growing with the matrix
+        ax = plt.figure(figsize=(max(5.0, 1.8 + 0.7 * w.shape[1]), max(3.5, 1.2 + 0.55 * w.shape[0]))).gca()
     image = ax.imshow(w, cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto")
     ax.set_xticks(range(w.shape[1]), x_labels if x_labels is not None else range(w.shape[1]))
     ax.set_yticks(range(w.shape[0]), y_labels if y_labels is not None else range(w.shape[0]))

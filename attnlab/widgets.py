@@ -9,6 +9,7 @@ attention themselves.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 
 import ipywidgets
@@ -35,7 +36,9 @@ def slider(
 ) -> ipywidgets.Widget | HTML:
     """A figure driven by one parameter: ``options`` are ``(text, value)`` pairs, ``draw(fig, value)`` draws.
 
-    Live: a ``SelectionSlider`` redrawing the figure. Static: one animation frame per option.
+    Live: a ``SelectionSlider`` above an image of the figure, redrawn when the slider moves. (An image widget
+    rather than ``ipywidgets.interactive``: capturing plots in an Output widget can deadlock headless execution,
+    jupyter/nbconvert#2029.) Static: one animation frame per option.
     """
     options = list(options)
     if not options:
@@ -46,14 +49,19 @@ def slider(
         html = animation.to_jshtml(default_mode="once")
         plt.close(fig)
         return HTML(html)
-
-    def show(value: object) -> None:
-        fig = plt.figure(figsize=figsize)
-        draw(fig, value)
-        plt.show()
-
     control = ipywidgets.SelectionSlider(options=options, description=label, continuous_update=False)
-    return ipywidgets.interactive(show, value=control)
+    image = ipywidgets.Image(value=render_png(draw, control.value, figsize), format="png")
+    control.observe(lambda change: setattr(image, "value", render_png(draw, change["new"], figsize)), names="value")
+    return ipywidgets.VBox([control, image])
+
+
+def render_png(draw: Callable[[Figure, object], None], value: object, figsize: tuple[float, float]) -> bytes:
+    """``draw(fig, value)`` on a fresh figure outside pyplot (so nothing is shown or kept), as PNG bytes."""
+    fig = Figure(figsize=figsize)
+    draw(fig, value)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
 
 
 def attention_explorer(

@@ -37,12 +37,17 @@ def test_static_twin_has_one_frame_per_query(example):
     assert len(re.findall(r"frames\[\d+\]", html.data)) == 3 and 'type="range"' in html.data
 
 
-def test_live_widget_offers_every_query(example):
+def test_live_widget_offers_every_query_and_redraws_when_moved(example):
     _, weights, v = example
     widget = al.widgets.attention_explorer(weights, v, query_labels=["a", "b", "c"])
-    assert isinstance(widget, ipywidgets.interactive)
-    slider = widget.children[0]
-    assert slider.options == (("a", 0), ("b", 1), ("c", 2))
+    control, image = widget.children
+    assert control.options == (("a", 0), ("b", 1), ("c", 2))
+    first = bytes(image.value)
+    assert first.startswith(b"\x89PNG")
+    control.value = 2
+    assert bytes(image.value) != first
+    control.value = 0
+    assert bytes(image.value) == first  # the same query draws the same picture
 
 
 @pytest.mark.parametrize("d_v", [2, 3])
