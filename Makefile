@@ -26,7 +26,7 @@ book: $(STAMP)
 
 ## Run every test: unit tests, nbval over notebooks/ (strict), the book build and its checks.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadscope --nbval --sanitize-with tests/nbval_sanitize.cfg \
+	$(BIN)/python -m pytest -n auto --dist loadscope --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  tests notebooks $(PYTEST_ARGS)
 
 ## Re-execute every notebook in place (after changing attnlab or a chapter); commit the outputs.
