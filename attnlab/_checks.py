@@ -63,8 +63,8 @@ def probability(fn: str, name: str, x: object) -> float:
     return float(x)
 
 
-def bool_mask(fn: str, mask: object, target: tuple[int, ...], what: str) -> torch.Tensor:
-    """Check a boolean mask (True = may attend) that must broadcast to ``target`` without enlarging it.
+def bool_mask(fn: str, mask: object, target: tuple[int, ...], what: str, device: torch.device) -> torch.Tensor:
+    """Check a boolean mask (True = may attend) on ``device`` that broadcasts to ``target`` without enlarging it.
 
     ``what`` describes the target in the message, e.g. ``"(B, Tq, Tk) = (2, 5, 7)"``.
     """
@@ -80,4 +80,6 @@ def bool_mask(fn: str, mask: object, target: tuple[int, ...], what: str) -> torc
         broadcast = None
     if broadcast != torch.Size(target):
         raise ValueError(f"{fn}(): mask of shape {shape(mask)} does not broadcast to {what}")
+    if mask.device != device:
+        raise ValueError(f"{fn}(): mask is on {mask.device} but the scores are on {device}")
     return mask

@@ -41,9 +41,7 @@ def _check_inputs(fn: str, q, k, v, mask, scale, dropout_p) -> float:
         raise ValueError(f"{fn}(): value has {v.shape[-2]} positions but key has {k.shape[-2]} {shapes}")
     if mask is not None:
         target = (*q.shape[:-1], k.shape[-2])
-        _checks.bool_mask(fn, mask, target, f"(..., Tq, Tk) = {target}")
-        if mask.device != q.device:
-            raise ValueError(f"{fn}(): mask is on {mask.device} but query is on {q.device}")
+        _checks.bool_mask(fn, mask, target, f"(..., Tq, Tk) = {target}", q.device)
     _checks.probability(fn, "dropout_p", dropout_p)
     if scale is None:
         return 1.0 / math.sqrt(q.shape[-1])

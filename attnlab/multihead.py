@@ -74,9 +74,9 @@ class MultiHeadAttention(nn.Module):
         (batch, n_q, _), n_k = query.shape, key.shape[1]
         if isinstance(mask, torch.Tensor) and mask.ndim == 4:
             target = (batch, self.num_heads, n_q, n_k)
-            return _checks.bool_mask(fn, mask, target, f"(B, H, Tq, Tk) = {target}")
+            return _checks.bool_mask(fn, mask, target, f"(B, H, Tq, Tk) = {target}", query.device)
         target = (batch, n_q, n_k)
-        mask = _checks.bool_mask(fn, mask, target, f"(B, Tq, Tk) = {target} or (B, H, Tq, Tk)")
+        mask = _checks.bool_mask(fn, mask, target, f"(B, Tq, Tk) = {target} or (B, H, Tq, Tk)", query.device)
         return mask.unsqueeze(-3) if mask.ndim == 3 else mask  # same mask for every head
 
     def forward(

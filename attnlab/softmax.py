@@ -22,7 +22,7 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None = None, dim: 
         raise ValueError(f"masked_softmax(): dim {dim} is out of range for scores of shape {_checks.shape(scores)}")
     if mask is None:
         return torch.softmax(scores, dim=dim)
-    _checks.bool_mask("masked_softmax", mask, scores.shape, f"scores' shape {_checks.shape(scores)}")
+    _checks.bool_mask("masked_softmax", mask, scores.shape, f"scores' shape {_checks.shape(scores)}", scores.device)
     mask = mask.expand_as(scores)
     any_allowed = mask.any(dim=dim, keepdim=True)
     # Fully masked rows are softmaxed over zeros (finite, so no NaN in either pass), then zeroed.

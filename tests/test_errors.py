@@ -50,6 +50,10 @@ CASES = [
     (lambda: al.sinusoidal_encoding(10, 8, dtype=torch.int32), TypeError, ["dtype", "torch.int32"]),
     (lambda: al.get_device("tpu"), ValueError, ["prefer", "tpu"]),
     (lambda: al.seed_everything("0"), TypeError, ["seed", "int", "str"]),
+    (lambda: al.attention(x.to("meta"), v.to("meta"), v.to("meta"), torch.ones(5, 7, dtype=torch.bool)), ValueError,
+     ["mask is on cpu", "meta"]),
+    (lambda: al.masked_softmax(torch.zeros(3, 4, device="meta"), torch.ones(4, dtype=torch.bool)), ValueError,
+     ["mask is on cpu", "meta"]),
     (lambda: al.viz.heatmap(np.zeros((2, 3)), x_labels=["a", "b"]), ValueError, ["x_labels", "2", "3"]),
 ]
 
