@@ -7,7 +7,7 @@ gets zero weights and a zero output.
 
 import importlib
 
-from . import scores
+from . import saturation, scores
 from .attention import attention, scaled_dot_product_attention
 from .device import get_device, seed_everything
 from .masks import causal_mask, padding_mask
@@ -32,6 +32,7 @@ __all__ = [
     "masked_softmax",
     "padding_mask",
     "scaled_dot_product_attention",
+    "saturation",
     "scores",
     "seed_everything",
     "sinusoidal_encoding",

@@ -1,8 +1,8 @@
 """Interactive figures, each with a static twin for the rendered book.
 
-A widget is one drawing function ``draw(fig, value)`` and the values a slider runs over. ``slider`` returns the
-live ipywidgets control (Jupyter, Colab) or, with ``static=True``, its twin for the book, which has no kernel: a
-matplotlib animation over the same values exported with ``to_jshtml()``, whose frame slider works in plain HTML.
+A widget is one drawing function ``draw(fig, **values)`` and the options of its parameters. ``explore`` returns
+the live ipywidgets controls (Jupyter, Colab) or, with ``static=True``, its twin for the book, which has no kernel:
+a matplotlib animation over the same settings exported with ``to_jshtml()``, whose frame slider works in plain HTML.
 Both call the same ``draw``, so they cannot drift. Widgets only draw what attnlab computed; they never compute
 attention themselves.
 """
@@ -10,6 +10,7 @@ attention themselves.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable, Sequence
 
 import ipywidgets
@@ -22,43 +23,55 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from .saturation import entropy, random_query_weights, saturation_statistics, softmax_jacobian
 from .viz import heatmap, to_numpy
 
 
-def slider(
-    draw: Callable[[Figure, object], None],
-    options: Sequence[tuple[str, object]],
+def explore(
+    draw: Callable[..., None],
+    params: dict[str, Sequence[tuple[str, object]]],
     *,
-    label: str,
     static: bool = False,
     figsize: tuple[float, float] = (10.0, 4.0),
     interval_ms: int = 1200,
 ) -> ipywidgets.Widget | HTML:
-    """A figure driven by one parameter: ``options`` are ``(text, value)`` pairs, ``draw(fig, value)`` draws.
+    """A figure driven by parameters: ``params`` maps each name to its ``(text, value)`` options and
+    ``draw(fig, **values)`` draws one setting.
 
-    Live: a ``SelectionSlider`` above an image of the figure, redrawn when the slider moves. (An image widget
-    rather than ``ipywidgets.interactive``: capturing plots in an Output widget can deadlock headless execution,
-    jupyter/nbconvert#2029.) Static: one animation frame per option.
+    Live: a slider per parameter (toggle buttons when it has two options) above an image of the figure, redrawn
+    when a control moves. (An image widget rather than ``ipywidgets.interactive``: capturing plots in an Output
+    widget can deadlock headless execution, jupyter/nbconvert#2029.) Static: one animation frame per combination,
+    the first parameter varying slowest.
     """
-    options = list(options)
-    if not options:
-        raise ValueError("slider(): options must not be empty")
+    options = {name: list(choices) for name, choices in params.items()}
+    if not options or not all(options.values()):
+        raise ValueError(f"explore(): every parameter needs at least one option, got {params!r}")
     if static:
-        fig = plt.figure(figsize=figsize)
-        animation = FuncAnimation(fig, lambda i: draw(fig, options[i][1]), frames=len(options), interval=interval_ms)
+        settings = [dict(zip(options, (value for _, value in combo))) for combo in itertools.product(*options.values())]
+        fig = plt.figure(figsize=figsize, dpi=80)  # the frames are embedded in the page: keep them light
+        animation = FuncAnimation(fig, lambda i: draw(fig, **settings[i]), frames=len(settings), interval=interval_ms)
         html = animation.to_jshtml(default_mode="once")
         plt.close(fig)
         return HTML(html)
-    control = ipywidgets.SelectionSlider(options=options, description=label, continuous_update=False)
-    image = ipywidgets.Image(value=render_png(draw, control.value, figsize), format="png")
-    control.observe(lambda change: setattr(image, "value", render_png(draw, change["new"], figsize)), names="value")
-    return ipywidgets.VBox([control, image])
+    controls = {
+        name: (ipywidgets.ToggleButtons if len(choices) == 2 else ipywidgets.SelectionSlider)(
+            options=choices, description=name)
+        for name, choices in options.items()
+    }
+
+    def current() -> dict[str, object]:
+        return {name: control.value for name, control in controls.items()}
+
+    image = ipywidgets.Image(value=render_png(draw, current(), figsize), format="png")
+    for control in controls.values():
+        control.observe(lambda _: setattr(image, "value", render_png(draw, current(), figsize)), names="value")
+    return ipywidgets.VBox([*controls.values(), image])
 
 
-def render_png(draw: Callable[[Figure, object], None], value: object, figsize: tuple[float, float]) -> bytes:
-    """``draw(fig, value)`` on a fresh figure outside pyplot (so nothing is shown or kept), as PNG bytes."""
+def render_png(draw: Callable[..., None], values: dict[str, object], figsize: tuple[float, float]) -> bytes:
+    """``draw(fig, **values)`` on a fresh figure outside pyplot (so nothing is shown or kept), as PNG bytes."""
     fig = Figure(figsize=figsize)
-    draw(fig, value)
+    draw(fig, **values)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
@@ -89,7 +102,8 @@ def attention_explorer(
     k_labels = list(key_labels) if key_labels is not None else [f"k{j}" for j in range(n_k)]
     colors = plt.cm.tab10(np.arange(n_k) % 10)
 
-    def draw(fig: Figure, i: int) -> None:
+    def draw(fig: Figure, query: int) -> None:
+        i = query
         fig.clear()
         ax_map, ax_bar, ax_sum = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.0, 1.0, 1.2]})
         heatmap(w, x_labels=k_labels, y_labels=q_labels, ax=ax_map, colorbar=False, title="all weights")
@@ -102,7 +116,7 @@ def attention_explorer(
         (_weighted_sum_plane if v.shape[1] == 2 else _weighted_sum_bars)(ax_sum, w[i], v, k_labels, colors)
         fig.tight_layout()
 
-    return slider(draw, list(zip(q_labels, range(n_q))), label="query", static=static, figsize=(13.0, 3.8))
+    return explore(draw, {"query": list(zip(q_labels, range(n_q)))}, static=static, figsize=(13.0, 3.8))
 
 
 def _weighted_sum_plane(ax: Axes, w: np.ndarray, v: np.ndarray, labels: list[str], colors: np.ndarray) -> None:
@@ -135,3 +149,41 @@ def _weighted_sum_bars(ax: Axes, w: np.ndarray, v: np.ndarray, labels: list[str]
     ax.axhline(0, color="black", linewidth=0.8)
     ax.legend(fontsize=8, ncol=2)
     ax.set(title=r"output $=\sum_j w_j v_j$", xlabel="value feature", ylabel="contribution")
+
+
+def scaling_explorer(
+    dims: Sequence[int] = (4, 16, 64, 256, 1024), *, n_keys: int = 64, trials: int = 500, seed: int = 0,
+    static: bool = False,
+) -> ipywidgets.Widget | HTML:
+    """Slide the width d and toggle the 1/sqrt(d) scale: one random query's weights over ``n_keys`` keys (sorted,
+    largest first), and the mean entropy and softmax-Jacobian norm over ``trials`` queries against d."""
+    generator = torch.Generator().manual_seed(seed)
+    settings = [(d, scaled) for d in dims for scaled in (False, True)]
+    example = {s: random_query_weights(s[0], scaled=s[1], n_keys=n_keys, generator=generator)[0] for s in settings}
+    stats = {s: saturation_statistics(s[0], scaled=s[1], n_keys=n_keys, trials=trials, generator=generator)
+             for s in settings}
+    styles = {False: ("tab:red", "unscaled"), True: ("tab:blue", r"scaled by $1/\sqrt{d}$")}
+
+    def draw(fig: Figure, scaled: bool, d: int) -> None:
+        fig.clear()
+        ax_w, ax_e, ax_j = fig.subplots(1, 3)
+        w = example[d, scaled]
+        jacobian = softmax_jacobian(w).norm().item()
+        color, name = styles[scaled]
+        ax_w.bar(range(n_keys), to_numpy(w.sort(descending=True).values), color=color)
+        ax_w.set(ylim=(0, 1), xlabel="key (sorted by weight)", ylabel="weight",
+                 title=f"one query, d = {d}, {name}\nentropy {entropy(w).item():.2f} nats, |J| = {jacobian:.3f}")
+        for ax, key, label in ((ax_e, "entropy", "mean entropy (nats)"), (ax_j, "jacobian_norm", "mean |softmax Jacobian|")):
+            for flag, (c, n) in styles.items():
+                ax.plot(dims, [stats[dd, flag][key] for dd in dims], "o-", color=c, label=n, alpha=0.8)
+            ax.plot([d], [stats[d, scaled][key]], "o", ms=14, mfc="none", mec="black", mew=2)
+            ax.set(xscale="log", xlabel="d", ylabel=label, ylim=(0, None))
+            ax.set_xticks(list(dims), [str(dd) for dd in dims])
+            ax.minorticks_off()
+        ax_e.axhline(np.log(n_keys), ls="--", color="gray", label=f"uniform: log {n_keys}")
+        ax_e.set_ylim(0, 1.1 * np.log(n_keys))
+        ax_e.legend(fontsize=8, loc="center right")
+        fig.tight_layout()
+
+    return explore(draw, {"scaled": [("unscaled", False), ("scaled", True)], "d": [(str(d), d) for d in dims]},
+                   static=static, figsize=(13.0, 3.8))

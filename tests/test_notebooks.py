@@ -12,7 +12,7 @@ IDS = [p.stem for p in NOTEBOOKS]
 def test_there_are_chapters_numbered_in_reading_order_and_listed_in_the_toc():
     assert NOTEBOOKS, "no notebooks found"
     numbers = [int(re.fullmatch(r"(\d\d)_[a-z0-9_]+", p.stem).group(1)) for p in NOTEBOOKS]
-    assert numbers == list(range(1, len(NOTEBOOKS) + 1))
+    assert numbers[0] == 1 and numbers == sorted(set(numbers))  # unique; gaps keep places for chapters to come
     listed = [f for f in toc_files() if f.startswith("notebooks/")]
     assert listed == [f"notebooks/{p.stem}" for p in NOTEBOOKS]
 

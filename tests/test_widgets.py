@@ -57,20 +57,20 @@ def test_drawn_output_is_the_attention_output(example, d_v):
     out, weights = al.attention(q, k, v)
     captured = {}
 
-    def capture(draw, options, **kwargs):
-        captured.update(draw=draw, options=options)
+    def capture(draw, params, **kwargs):
+        captured.update(draw=draw, options=params["query"])
 
-    original = al.widgets.slider
-    al.widgets.slider = capture
+    original = al.widgets.explore
+    al.widgets.explore = capture
     try:
         al.widgets.attention_explorer(weights, v)
     finally:
-        al.widgets.slider = original
+        al.widgets.explore = original
     import matplotlib.pyplot as plt
 
     fig = plt.figure()
     for _, i in captured["options"]:
-        captured["draw"](fig, i)
+        captured["draw"](fig, query=i)
         star = [c for c in fig.axes[2].collections if c.get_label() == "output"][0]
         offsets = np.asarray(star.get_offsets())
         drawn = offsets[0] if d_v == 2 else offsets[:, 1]
