@@ -7,12 +7,13 @@ gets zero weights and a zero output.
 
 import importlib
 
-from . import saturation, scores
+from . import data, saturation, scores, train
 from .attention import attention, scaled_dot_product_attention
 from .device import get_device, seed_everything
 from .masks import causal_mask, padding_mask
 from .multihead import MultiHeadAttention
 from .positional import sinusoidal_encoding
+from .self_attention import SelfAttention, SetClassifier
 from .softmax import masked_softmax
 
 __version__ = "0.1.0"
@@ -26,8 +27,11 @@ def __getattr__(name: str):
 
 __all__ = [
     "MultiHeadAttention",
+    "SelfAttention",
+    "SetClassifier",
     "attention",
     "causal_mask",
+    "data",
     "get_device",
     "masked_softmax",
     "padding_mask",
@@ -36,6 +40,7 @@ __all__ = [
     "scores",
     "seed_everything",
     "sinusoidal_encoding",
+    "train",
     "viz",
     "widgets",
 ]
