@@ -28,13 +28,15 @@ def heatmap(
     title: str | None = None,
     annotate: bool | None = None,
     colorbar: bool = True,
+    vmin: float | None = 0.0,
     vmax: float | None = 1.0,
     cmap: str = "viridis",
 ) -> Axes:
     """Draw a ``(Tq, Tk)`` matrix of attention weights: one row per query, one column per key.
 
     ``annotate`` writes each weight in its cell (default: when the matrix has at most 100 cells). The colour
-    scale runs from 0 to ``vmax`` (1 by default, so that figures of different weights compare).
+    scale runs from ``vmin`` to ``vmax`` (0 to 1 by default, so that figures of different weights compare; pass
+    ``None`` for the data's range, e.g. for features with a diverging ``cmap``).
     """
     w = to_numpy(weights)
     if w.ndim != 2:
@@ -44,7 +46,7 @@ def heatmap(
             raise ValueError(f"heatmap(): {name} has {len(labels)} entries but weights have {size} (shape {w.shape})")
     if ax is None:  # big enough to read at book width, growing with the matrix
         ax = plt.figure(figsize=(max(5.0, 1.8 + 0.7 * w.shape[1]), max(3.5, 1.2 + 0.55 * w.shape[0]))).gca()
-    image = ax.imshow(w, cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto")
+    image = ax.imshow(w, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_xticks(range(w.shape[1]), x_labels if x_labels is not None else range(w.shape[1]))
     ax.set_yticks(range(w.shape[0]), y_labels if y_labels is not None else range(w.shape[0]))
     ax.set_xlabel(xlabel)
@@ -54,10 +56,11 @@ def heatmap(
     if annotate is None:
         annotate = w.size <= 100
     if annotate:
-        threshold = 0.6 * (vmax if vmax is not None else w.max())
+        low, high = image.get_clim()
         for (i, j), value in np.ndenumerate(w):
+            bright = (value - low) / (high - low + 1e-12) > 0.6 if cmap == "viridis" else abs(value) > 0.6 * max(abs(low), abs(high))
             ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
-                    color="black" if value > threshold else "white")
+                    color=("black" if cmap == "viridis" else "white") if bright else ("white" if cmap == "viridis" else "black"))
     if colorbar:
-        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="weight")
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="weight" if vmin == 0.0 else "value")
     return ax

@@ -187,3 +187,42 @@ def scaling_explorer(
 
     return explore(draw, {"scaled": [("unscaled", False), ("scaled", True)], "d": [(str(d), d) for d in dims]},
                    static=static, figsize=(13.0, 3.8))
+
+
+def permutation_explorer(
+    layer: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+    x: torch.Tensor,
+    token_labels: Sequence[str],
+    orders: Sequence[Sequence[int]],
+    *,
+    static: bool = False,
+) -> ipywidgets.Widget | HTML:
+    """Reorder a sequence and watch a self-attention layer's output and weights reorder with it.
+
+    ``layer(x (1, T, d)) -> (out (1, T, d_v), weights (1, T, T))``, e.g. ``al.SelfAttention``; ``x (T, d)`` one
+    sequence; ``orders`` the permutations to offer. Each row is labelled with its token, so the same token's output
+    row can be followed from one order to the next; the title gives max |f(s(x)) - s(f(x))|.
+    """
+    x = x.detach()
+    orders = [list(order) for order in orders]
+    with torch.no_grad():
+        out, _ = layer(x[None])
+        results = {tuple(o): layer(x[o][None]) for o in orders}
+    lim_x, lim_out = x.abs().max().item(), out.abs().max().item()  # diverging colours centred on 0
+
+    def draw(fig: Figure, order: tuple[int, ...]) -> None:
+        fig.clear()
+        o = list(order)
+        out_o, weights_o = (t[0] for t in results[order])
+        labels = [token_labels[i] for i in o]
+        gap = (out_o - out[0][o]).abs().max().item()
+        ax_in, ax_w, ax_out = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.0, 1.2, 1.0]})
+        heatmap(x[o], y_labels=labels, ax=ax_in, xlabel="feature", ylabel="token", title="input x, reordered",
+                colorbar=False, vmin=-lim_x, vmax=lim_x, cmap="coolwarm")
+        heatmap(weights_o, x_labels=labels, y_labels=labels, ax=ax_w, colorbar=False, title="attention weights")
+        heatmap(out_o, y_labels=labels, ax=ax_out, xlabel="feature", ylabel="token", colorbar=False,
+                vmin=-lim_out, vmax=lim_out, cmap="coolwarm", title=f"output f(x)\nmax |f(s(x)) - s(f(x))| = {gap:.0e}")
+        fig.tight_layout()
+
+    options = [(" ".join(token_labels[i] for i in o), tuple(o)) for o in orders]
+    return explore(draw, {"order": options}, static=static, figsize=(13.0, 3.8))
