@@ -25,8 +25,10 @@ book: $(STAMP)
 	@echo "Book built: open _build/html/index.html"
 
 ## Run every test: unit tests, nbval over notebooks/ (strict), the book build and its checks.
+## One thread per test process (xdist already uses every core): more threads than cores makes torch's OpenMP
+## threads spin against each other, which made the training cells 10x slower on 2 cores.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadscope --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest -n auto --dist loadscope --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  tests notebooks $(PYTEST_ARGS)
 
 ## Re-execute every notebook in place (after changing attnlab or a chapter); commit the outputs.
