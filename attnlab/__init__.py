@@ -7,7 +7,7 @@ gets zero weights and a zero output.
 
 import importlib
 
-from . import data, saturation, scores, train
+from . import autoregressive, data, saturation, scores, train
 from .attention import attention, scaled_dot_product_attention
 from .device import get_device, seed_everything
 from .masks import causal_mask, padding_mask
@@ -30,6 +30,7 @@ __all__ = [
     "SelfAttention",
     "SetClassifier",
     "attention",
+    "autoregressive",
     "causal_mask",
     "data",
     "get_device",
