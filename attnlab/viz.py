@@ -64,3 +64,26 @@ def heatmap(
     if colorbar:
         ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="weight" if vmin == 0.0 else "value")
     return ax
+
+
+def image_grid(images: torch.Tensor | np.ndarray, *, ncols: int = 8, title: str | None = None,
+               scale: float = 1.0) -> plt.Figure:
+    """Show ``(n, 1, H, W)`` or ``(n, H, W)`` images in a grid of ``ncols`` columns (grey scale, 0 = white)."""
+    x = to_numpy(images)
+    x = x[:, 0] if x.ndim == 4 else x
+    if x.ndim != 3:
+        raise ValueError(f"image_grid(): images must be (n, 1, H, W) or (n, H, W), got shape {images.shape}")
+    nrows = -(-len(x) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows + (0.4 if title else 0)), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k < len(x):
+            ax.imshow(x[k], cmap="Greys", vmin=0, vmax=1)
+            plt.setp(ax.spines.values(), color="0.7")  # a light frame shows where each image ends
+        else:
+            ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
