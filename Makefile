@@ -32,8 +32,9 @@ test: $(STAMP)
 	  tests notebooks $(PYTEST_ARGS)
 
 ## Re-execute every notebook in place (after changing attnlab or a chapter); commit the outputs.
+## One thread, as in `make test`, so that the committed outputs come from the same arithmetic nbval repeats.
 notebooks: $(STAMP)
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 notebooks/*.ipynb
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 notebooks/*.ipynb
 
 ## JupyterLab on the chapters.
 lab: $(STAMP)

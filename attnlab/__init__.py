@@ -14,6 +14,7 @@ from .masks import causal_mask, padding_mask
 from .multihead import MultiHeadAttention
 from .positional import sinusoidal_encoding
 from .self_attention import SelfAttention, SetClassifier
+from .tagger import AttentionTagger
 from .softmax import masked_softmax
 
 __version__ = "0.1.0"
@@ -26,6 +27,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'attnlab' has no attribute {name!r}")
 
 __all__ = [
+    "AttentionTagger",
     "MultiHeadAttention",
     "SelfAttention",
     "SetClassifier",

@@ -1,6 +1,7 @@
 """Data for the book's experiments: generated from a seed, never downloaded."""
 
+from .sequences import IGNORE, neighbour_difference
 from .sets import above_average_sets
 from .shapes import is_rectangle, rectangles
 
-__all__ = ["above_average_sets", "is_rectangle", "rectangles"]
+__all__ = ["IGNORE", "above_average_sets", "is_rectangle", "neighbour_difference", "rectangles"]
