@@ -28,6 +28,7 @@ def heatmap(
     title: str | None = None,
     annotate: bool | None = None,
     colorbar: bool = True,
+    colorbar_label: str | None = None,
     vmin: float | None = 0.0,
     vmax: float | None = 1.0,
     cmap: str = "viridis",
@@ -62,7 +63,8 @@ def heatmap(
             ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
                     color=("black" if cmap == "viridis" else "white") if bright else ("white" if cmap == "viridis" else "black"))
     if colorbar:
-        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="weight" if vmin == 0.0 else "value")
+        label = colorbar_label or ("weight" if vmin == 0.0 else "value")
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=label)
     return ax
 
 

@@ -23,6 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from .positional import sinusoidal_encoding
 from .saturation import entropy, random_query_weights, saturation_statistics, softmax_jacobian
 from .viz import heatmap, to_numpy
 
@@ -226,3 +227,32 @@ def permutation_explorer(
 
     options = [(" ".join(token_labels[i] for i in o), tuple(o)) for o in orders]
     return explore(draw, {"order": options}, static=static, figsize=(13.0, 3.8))
+
+
+def position_explorer(
+    d_model: int = 64, *, positions: Sequence[int] = (0, 40), offsets: Sequence[int] = (0, 1, 4, 16, 32),
+    static: bool = False,
+) -> ipywidgets.Widget | HTML:
+    """Pick a position p and an offset k: see PE(p) and PE(p + k) feature by feature, and their dot product
+    against k for every p offered (the curves coincide: it depends on k alone)."""
+    horizon = max(offsets)
+    table = sinusoidal_encoding(max(positions) + horizon + 1, d_model, dtype=torch.float64)
+    ks = np.arange(horizon + 1)
+    curves = {p: to_numpy(table[p:p + horizon + 1] @ table[p]) for p in positions}
+
+    def draw(fig: Figure, p: int, k: int) -> None:
+        fig.clear()
+        ax_pe, ax_dot = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1.0]})
+        heatmap(table[[p, p + k]], y_labels=[f"PE({p})", f"PE({p + k})"], ax=ax_pe, annotate=False, colorbar=False,
+                vmin=-1.0, vmax=1.0, cmap="coolwarm", xlabel="feature (sin at even, cos at odd; frequency falls to the right)",
+                ylabel="", title=f"PE({p}) . PE({p + k}) = {float(table[p] @ table[p + k]):.2f}")
+        ax_pe.set_xticks(range(0, d_model, 8), [str(f) for f in range(0, d_model, 8)])
+        for q, curve in curves.items():
+            ax_dot.plot(ks, curve, lw=3 if q == p else 1.2, alpha=1 if q == p else 0.6, label=f"p = {q}")
+        ax_dot.plot([k], [curves[p][k]], "o", ms=12, mfc="none", mec="black", mew=2)
+        ax_dot.set(xlabel="offset k", ylabel="PE(p) . PE(p + k)", title="depends on k only")
+        ax_dot.legend(fontsize=8)
+        fig.tight_layout()
+
+    return explore(draw, {"p": [(str(p), p) for p in positions], "k": [(str(k), k) for k in offsets]},
+                   static=static, figsize=(12.0, 3.2))

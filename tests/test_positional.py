@@ -33,6 +33,8 @@ def test_shift_is_a_rotation_independent_of_position():
         c, s = torch.cos(angle), torch.sin(angle)
         M[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = torch.stack([torch.stack([c, s]), torch.stack([-s, c])])
     torch.testing.assert_close(pe[:-k] @ M.T, pe[k:], rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(al.positional.shift_rotation(k, d), M, rtol=0, atol=1e-15)
+    assert torch.allclose(M @ M.T, torch.eye(d, dtype=torch.float64))  # a rotation: lengths are kept
 
 
 def test_dot_product_depends_only_on_offset_and_is_symmetric():
@@ -52,3 +54,11 @@ def test_positions_are_unique_and_dtype_device_follow_arguments():
     distances = torch.cdist(pe, pe) + torch.eye(1000) * 10
     assert distances.min() > 1e-3
     assert al.sinusoidal_encoding(4, 8, dtype=torch.bfloat16).dtype == torch.bfloat16
+
+
+def test_the_naive_encodings():
+    ints = al.positional.integer_encoding(1000, 4)
+    assert ints[999].tolist() == [999.0] * 4
+    short, long = al.positional.normalised_encoding(10, 4), al.positional.normalised_encoding(100, 4)
+    assert short.max() == long.max() == 1.0
+    assert (short[4] - short[3])[0].item() == pytest.approx(1 / 9) and (long[4] - long[3])[0].item() == pytest.approx(1 / 99)

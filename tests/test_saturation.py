@@ -62,3 +62,14 @@ def test_table_shape(table):
         assert table[d, False]["max_weight_median"] > 0.9
     assert table[1024, False]["max_weight"] > 0.9
     assert table[1024, False]["jacobian_norm"] < 0.5 * table[1024, True]["jacobian_norm"]
+
+
+def test_entropy_falls_as_the_scale_grows_from_uniform_to_one_hot():
+    """Chapter 1's experiment: scale 0 is a plain average, large scales a lookup of the best key."""
+    scores = torch.randn(50, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    betas = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 64.0, 1e4]
+    entropies = [saturation.entropy(al.masked_softmax(beta * scores)) for beta in betas]
+    torch.testing.assert_close(entropies[0], torch.full((50,), math.log(32), dtype=torch.float64))
+    for a, b in zip(entropies, entropies[1:]):
+        assert (b < a).all()
+    assert (entropies[-1] < 0.1).all()
