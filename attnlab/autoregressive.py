@@ -134,8 +134,8 @@ class PixelCNN(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, size: int, *, prefix: torch.Tensor | None = None,
                generator: torch.Generator | None = None) -> torch.Tensor:
-        """Draw ``n`` images ``(n, 1, size, size)`` pixel by pixel in raster order; ``prefix`` fixes the first
-        ``prefix_rows`` rows (completion)."""
+        """Draw ``n`` images ``(n, 1, size, size)`` pixel by pixel in raster order. ``prefix (n, 1, r, size)``
+        fixes the first r rows, and the model completes the rest."""
         device = next(self.parameters()).device
         x = torch.zeros(n, 1, size, size, device=device)
         start = 0

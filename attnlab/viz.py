@@ -57,11 +57,10 @@ def heatmap(
     if annotate is None:
         annotate = w.size <= 100
     if annotate:
-        low, high = image.get_clim()
         for (i, j), value in np.ndenumerate(w):
-            bright = (value - low) / (high - low + 1e-12) > 0.6 if cmap == "viridis" else abs(value) > 0.6 * max(abs(low), abs(high))
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
-                    color=("black" if cmap == "viridis" else "white") if bright else ("white" if cmap == "viridis" else "black"))
+            r, g, b, _ = image.cmap(image.norm(value))
+            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # black text on light cells, white on dark ones
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9, color="white" if dark else "black")
     if colorbar:
         label = colorbar_label or ("weight" if vmin == 0.0 else "value")
         ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=label)
