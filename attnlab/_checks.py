@@ -63,6 +63,14 @@ def probability(fn: str, name: str, x: object) -> float:
     return float(x)
 
 
+def broadcasts_to(source: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Whether ``source`` broadcasts to ``target`` without enlarging it."""
+    try:
+        return torch.broadcast_shapes(source, target) == torch.Size(target)
+    except RuntimeError:
+        return False
+
+
 def bool_mask(fn: str, mask: object, target: tuple[int, ...], what: str, device: torch.device) -> torch.Tensor:
     """Check a boolean mask (True = may attend) on ``device`` that broadcasts to ``target`` without enlarging it.
 
@@ -74,11 +82,7 @@ def bool_mask(fn: str, mask: object, target: tuple[int, ...], what: str, device:
             f"{fn}(): mask must be a bool tensor (True = may attend), got dtype {mask.dtype}; "
             "pass additive biases through a separate argument"
         )
-    try:
-        broadcast = torch.broadcast_shapes(mask.shape, target)
-    except RuntimeError:
-        broadcast = None
-    if broadcast != torch.Size(target):
+    if not broadcasts_to(mask.shape, target):
         raise ValueError(f"{fn}(): mask of shape {shape(mask)} does not broadcast to {what}")
     if mask.device != device:
         raise ValueError(f"{fn}(): mask is on {mask.device} but the scores are on {device}")

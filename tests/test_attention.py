@@ -142,3 +142,26 @@ def test_dropout_drops_weights_and_keeps_expectation():
     assert (runs != exact).any()
     torch.testing.assert_close(runs.mean(0), exact, rtol=0.1, atol=0.1)
     torch.testing.assert_close(al.attention(q, k, v, dropout_p=0.5)[1], weights)  # weights are pre-dropout
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_bias_is_added_to_the_scaled_scores_like_a_float_mask(causal):
+    q, k, v = qkv(2, 3, n_q=6, n_k=6)
+    bias = torch.randn(3, 6, 6, dtype=torch.float64)
+    mask = random_mask(2, 1, 6, 6)
+    both = mask & al.causal_mask(6) if causal else mask
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.masked_fill(~both, float("-inf")))
+    out, weights = al.attention(q, k, v, both, bias=bias)
+    torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-10)
+    fast = al.scaled_dot_product_attention(q, k, v, mask, bias=bias, is_causal=causal)
+    torch.testing.assert_close(fast, expected, rtol=1e-10, atol=1e-10)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(8) + bias
+    torch.testing.assert_close(weights, al.masked_softmax(scores, both), rtol=1e-12, atol=1e-12)
+
+
+def test_bias_with_a_fully_masked_row_gives_zeros():
+    q, k, v = qkv(n_q=3, n_k=4)
+    mask = torch.ones(3, 4, dtype=torch.bool)
+    mask[1] = False
+    out = al.scaled_dot_product_attention(q, k, v, mask, bias=torch.randn(3, 4, dtype=torch.float64))
+    assert torch.equal(out[1], torch.zeros(6, dtype=torch.float64)) and torch.isfinite(out).all()
