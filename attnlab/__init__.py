@@ -7,7 +7,7 @@ gets zero weights and a zero output.
 
 import importlib
 
-from . import autoregressive, data, positional, saturation, scores, train
+from . import autoregressive, data, positional, relative, saturation, scores, train
 from .attention import attention, scaled_dot_product_attention
 from .device import get_device, seed_everything
 from .masks import causal_mask, padding_mask
@@ -39,6 +39,7 @@ __all__ = [
     "masked_softmax",
     "padding_mask",
     "positional",
+    "relative",
     "scaled_dot_product_attention",
     "saturation",
     "scores",

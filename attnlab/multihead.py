@@ -90,11 +90,15 @@ class MultiHeadAttention(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         mask = self._check(query, key, value, mask)
         q, k, v = self._split(self.q_proj(query)), self._split(self.k_proj(key)), self._split(self.v_proj(value))
+        return self._attend(q, k, v, mask, need_weights)
+
+    def _attend(self, q, k, v, mask, need_weights, bias=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Per-head attention on ``(B, H, T, d_head)`` tensors, heads merged, output projection applied."""
         dropout_p = self.dropout if self.training else 0.0
         if need_weights:
-            heads, weights = attention(q, k, v, mask, dropout_p=dropout_p)
+            heads, weights = attention(q, k, v, mask, dropout_p=dropout_p, bias=bias)
         else:
-            heads, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=dropout_p), None
+            heads, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=dropout_p, bias=bias), None
         batch, _, n_q, _ = heads.shape
         return self.out_proj(heads.transpose(1, 2).reshape(batch, n_q, self.d_model)), weights
 

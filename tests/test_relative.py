@@ -1,0 +1,81 @@
+"""The skewing trick against the naive gather, and relative attention against plain causal attention."""
+
+import pytest
+import torch
+
+import attnlab as al
+from attnlab import relative
+
+
+@pytest.mark.parametrize("L", range(1, 18))
+def test_skew_equals_the_naive_gather_for_every_length(L):
+    q = torch.randn(2, 3, L, 5, dtype=torch.float64)
+    E_r = torch.randn(L, 5, dtype=torch.float64)
+    skewed = relative.skew(q @ E_r.T)
+    naive = relative.relative_logits_naive(q, E_r)
+    lower = torch.tril(torch.ones(L, L, dtype=torch.bool))
+    torch.testing.assert_close(skewed[..., lower], naive[..., lower], rtol=1e-12, atol=1e-12)
+
+
+def test_skew_moves_each_distance_to_its_diagonal():
+    L = 4
+    by_distance = torch.arange(L, dtype=torch.float64).expand(L, L)  # column r holds distance r - (L - 1)
+    out = relative.skew(by_distance)
+    for i in range(L):
+        for j in range(i + 1):
+            assert out[i, j] == j - i + L - 1
+
+
+def test_naive_gather_by_brute_force():
+    q, E_r = torch.randn(3, 4, dtype=torch.float64), torch.randn(3, 4, dtype=torch.float64)
+    naive = relative.relative_logits_naive(q, E_r)
+    for i in range(3):
+        for j in range(3):
+            expected = (q[i] @ E_r[j - i + 2]).item() if j <= i else 0.0
+            assert naive[i, j].item() == pytest.approx(expected, abs=1e-12)
+
+
+def test_with_zero_relative_embeddings_it_is_plain_causal_attention():
+    rel = relative.RelativeMultiHeadAttention(16, 4, max_len=12).double()
+    with torch.no_grad():
+        rel.E_r.zero_()
+    plain = al.MultiHeadAttention(16, 4).double()
+    plain.load_state_dict({k: v for k, v in rel.state_dict().items() if k != "E_r"})
+    x = torch.randn(2, 9, 16, dtype=torch.float64)
+    expected, expected_w = plain(x, x, x, al.causal_mask(9), need_weights=True)
+    for need_weights in (False, True):
+        out, w = rel(x, need_weights=need_weights)
+        torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(w, expected_w, rtol=1e-10, atol=1e-10)
+
+
+def test_relative_attention_matches_its_formula_and_is_causal():
+    rel = relative.RelativeMultiHeadAttention(8, 2, max_len=10).double().eval()
+    x = torch.randn(1, 6, 8, dtype=torch.float64)
+    out, w = rel(x, need_weights=True)
+    q, k = rel._split(rel.q_proj(x)), rel._split(rel.k_proj(x))
+    s_rel = torch.stack(
+        [relative.relative_logits_naive(q[:, h], rel.E_r[h, -6:]) for h in range(2)], dim=1)
+    scores = (q @ k.transpose(-2, -1) + s_rel) / 2.0
+    torch.testing.assert_close(w, al.masked_softmax(scores, al.causal_mask(6)), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(rel(x)[0], out, rtol=1e-10, atol=1e-10)
+    assert (w.triu(diagonal=1) == 0).all()
+
+
+def test_translation_invariance_of_the_relative_term():
+    """Shifting a sequence leaves the relative logits of the same pairs unchanged (only distances matter)."""
+    E_r = torch.randn(8, 4, dtype=torch.float64)
+    q = torch.randn(8, 4, dtype=torch.float64)
+    full = relative.skew(q @ E_r.T)
+    tail = relative.skew(q[3:] @ E_r[3:].T)  # the last 5 queries, distances -(4)..0
+    lower = torch.tril(torch.ones(5, 5, dtype=torch.bool))
+    torch.testing.assert_close(tail[lower], full[3:, 3:][lower], rtol=1e-12, atol=1e-12)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="square"):
+        relative.skew(torch.zeros(3, 4))
+    with pytest.raises(ValueError, match="max_len=4"):
+        relative.RelativeMultiHeadAttention(8, 2, max_len=4)(torch.randn(1, 5, 8))
+    with pytest.raises(ValueError, match="E_r"):
+        relative.relative_logits_naive(torch.randn(3, 4), torch.randn(2, 4))
