@@ -7,7 +7,7 @@ gets zero weights and a zero output.
 
 import importlib
 
-from . import autoregressive, data, positional, relative, saturation, scores, train
+from . import autoregressive, data, local, positional, relative, saturation, scores, train, vision
 from .attention import attention, scaled_dot_product_attention
 from .device import get_device, seed_everything
 from .masks import causal_mask, padding_mask
@@ -36,6 +36,7 @@ __all__ = [
     "causal_mask",
     "data",
     "get_device",
+    "local",
     "masked_softmax",
     "padding_mask",
     "positional",
@@ -46,6 +47,7 @@ __all__ = [
     "seed_everything",
     "sinusoidal_encoding",
     "train",
+    "vision",
     "viz",
     "widgets",
 ]

@@ -1,0 +1,46 @@
+"""Self-attention inside a convolutional network (SAGAN: Zhang et al. 2018, section 3).
+
+A feature map ``x (B, C, H, W)`` is a set of HW vectors. 1x1 convolutions -- the same linear map at every pixel --
+turn it into queries and keys (C -> C/reduction) and values (C -> C); every pixel attends to every pixel, and the
+result is added back with a learned weight that starts at zero:
+
+    s_ij = g(x_i) . f(x_j),   beta_i = softmax_j(s_ij),   o_i = sum_j beta_ij h(x_j),   y = gamma * o + x
+
+(SAGAN's scores are not divided by sqrt(d).) With gamma = 0 the block is exactly the identity at initialisation,
+so it can be inserted into a trained network without changing it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import _checks
+from .attention import attention
+
+
+class SelfAttention2d(nn.Module):
+    """``forward(x (B, C, H, W), return_attention=False) -> y (B, C, H, W)`` and, on request, the attention
+    ``(B, HW, HW)`` (row i: where pixel i looks, pixels in raster order)."""
+
+    def __init__(self, channels: int, reduction: int = 8) -> None:
+        super().__init__()
+        self.channels = _checks.positive_int("SelfAttention2d", "channels", channels)
+        reduction = _checks.positive_int("SelfAttention2d", "reduction", reduction)
+        if channels < reduction:
+            raise ValueError(f"SelfAttention2d(): channels={channels} must be >= reduction={reduction} "
+                             f"(queries and keys have channels // reduction features)")
+        self.query = nn.Conv2d(channels, channels // reduction, 1)  # g in the paper
+        self.key = nn.Conv2d(channels, channels // reduction, 1)    # f
+        self.value = nn.Conv2d(channels, channels, 1)               # h
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor, return_attention: bool = False):
+        _checks.floating("SelfAttention2d.forward", "x", x, ndim=4)
+        if x.shape[1] != self.channels:
+            raise ValueError(f"SelfAttention2d.forward(): x must have {self.channels} channels, got shape "
+                             f"{_checks.shape(x)}")
+        pixels = lambda t: t.flatten(2).transpose(1, 2)  # noqa: E731  (B, c, H, W) -> (B, HW, c)
+        out, weights = attention(pixels(self.query(x)), pixels(self.key(x)), pixels(self.value(x)), scale=1.0)
+        y = self.gamma * out.transpose(1, 2).reshape(x.shape) + x
+        return (y, weights) if return_attention else y
