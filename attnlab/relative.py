@@ -6,7 +6,8 @@ never looks ahead). The logit of query i for key j gains ``q_i . E_r[j - i + L -
     Attention = softmax((Q K^T + S_rel) / sqrt(D)) V,    S_rel[i, j] = q_i . E_r[j - i + L - 1]  (j <= i)
 
 Shaw et al. (2018) gathered a (L, L, D) tensor of embeddings to compute S_rel; the skew computes ``Q E_r^T``
-(L x L) and moves every entry into place with a pad, a reshape and a slice: O(L D) memory instead of O(L^2 D).
+(L x L) and moves every entry into place with a pad, a reshape and a slice: O(L^2) memory instead of O(L^2 D).
+``relative_logits`` folds the pad into E_r, so that a single (L, L+1) tensor is allocated.
 """
 
 from __future__ import annotations
@@ -33,8 +34,20 @@ def skew(rel_logits: torch.Tensor) -> torch.Tensor:
     *lead, n, m = rel_logits.shape
     if n != m:
         raise ValueError(f"skew(): rel_logits must be square in its last two dimensions, got {_checks.shape(rel_logits)}")
-    padded = F.pad(rel_logits, (1, 0))                 # (..., L, L+1)
-    return padded.reshape(*lead, n + 1, n)[..., 1:, :]  # (..., L, L)
+    return _shift(F.pad(rel_logits, (1, 0)))  # (..., L, L+1) -> (..., L, L)
+
+
+def _shift(padded: torch.Tensor) -> torch.Tensor:
+    """The skew's reshape and slice: ``(..., L, L+1)`` with a zero first column -> ``(..., L, L)`` (a view)."""
+    *lead, n, _ = padded.shape
+    return padded.reshape(*lead, n + 1, n)[..., 1:, :]
+
+
+def relative_logits(q: torch.Tensor, E_r: torch.Tensor) -> torch.Tensor:
+    """``S_rel = skew(q @ E_r^T)`` with the skew's zero column padded onto ``E_r`` instead of onto the logits:
+    ``q @ [0; E_r]^T`` is already the padded ``(L, L+1)`` matrix, so one such tensor is allocated, not two.
+    ``q (..., L, D)``, ``E_r (..., L, D)`` (rows for distances -(L-1)..0)."""
+    return _shift(q @ F.pad(E_r, (0, 0, 1, 0)).transpose(-2, -1))
 
 
 def relative_logits_naive(q: torch.Tensor, E_r: torch.Tensor) -> torch.Tensor:
@@ -72,6 +85,6 @@ class RelativeMultiHeadAttention(MultiHeadAttention):
                              f"got shape {_checks.shape(x)}")
         q, k, v = self._split(self.q_proj(x)), self._split(self.k_proj(x)), self._split(self.v_proj(x))
         E_r = self.E_r[:, self.max_len - n:]                                 # (H, L, d_head): distances -(L-1)..0
-        bias = skew(q @ E_r.transpose(-2, -1).unsqueeze(0)) / math.sqrt(self.d_head)  # (B, H, L, L)
+        bias = relative_logits(q, E_r.unsqueeze(0)) / math.sqrt(self.d_head)  # (B, H, L, L)
         causal = causal_mask(n, device=x.device)
         return self._attend(q, k, v, causal if mask is None else mask & causal, need_weights, bias)

@@ -1,5 +1,7 @@
 """`python -m bench` (or `make bench`) runs every benchmark."""
 
-from bench import mha
+from bench import local_attention, mha, relative_logits
 
-mha.main()
+for benchmark in (mha, local_attention, relative_logits):
+    benchmark.main()
+    print()

@@ -13,3 +13,19 @@ def test_mha_benchmark_runs_and_reports_finite_ratios():
     for r in rows:
         assert math.isfinite(r["ratio_vs_torch"]) and r["ratio_vs_torch"] > 0
         assert math.isfinite(r["ratio_vs_torch_default"]) and r["ratio_vs_torch_default"] > 0
+
+
+def test_local_attention_benchmark_runs():
+    from bench import local_attention
+
+    rows = local_attention.run(lengths=(64,), block=16, repeats=1)
+    assert {r["method"] for r in rows} == set(local_attention.RUNS)
+    assert all(r["seconds"] > 0 and math.isfinite(r["peak_mib"]) for r in rows)
+
+
+def test_relative_logits_benchmark_runs():
+    from bench import relative_logits
+
+    rows = relative_logits.run(lengths=(32,), repeats=1)
+    assert {r["method"] for r in rows} == set(relative_logits.RUNS)
+    assert all(r["seconds"] > 0 and math.isfinite(r["peak_mib"]) for r in rows)

@@ -15,6 +15,7 @@ def test_skew_equals_the_naive_gather_for_every_length(L):
     naive = relative.relative_logits_naive(q, E_r)
     lower = torch.tril(torch.ones(L, L, dtype=torch.bool))
     torch.testing.assert_close(skewed[..., lower], naive[..., lower], rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(relative.relative_logits(q, E_r), skewed, rtol=1e-12, atol=1e-12)
 
 
 def test_skew_moves_each_distance_to_its_diagonal():
