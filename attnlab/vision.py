@@ -13,6 +13,7 @@ so it can be inserted into a trained network without changing it.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from . import _checks
@@ -44,3 +45,19 @@ class SelfAttention2d(nn.Module):
         out, weights = attention(pixels(self.query(x)), pixels(self.key(x)), pixels(self.value(x)), scale=1.0)
         y = self.gamma * out.transpose(1, 2).reshape(x.shape) + x
         return (y, weights) if return_attention else y
+
+
+def colour_texture_features(images: torch.Tensor, patch: int = 8) -> torch.Tensor:
+    """A fixed (untrained) convolutional feature grid: ``(B, 3, H, W)`` -> ``(B, 6, H/patch, W/patch)``.
+
+    Per patch: the mean colour and the standard deviation of each colour (texture), both average-pooling
+    convolutions; each feature standardised over the image, then each pixel's vector scaled to unit length, so
+    that dot products between pixels are cosine similarities.
+    """
+    _checks.floating("colour_texture_features", "images", images, ndim=4)
+    patch = _checks.positive_int("colour_texture_features", "patch", patch)
+    mean = F.avg_pool2d(images, patch)
+    std = (F.avg_pool2d(images**2, patch) - mean**2).clamp_min(0).sqrt()
+    features = torch.cat([mean, std], dim=1)
+    features = (features - features.mean((2, 3), keepdim=True)) / (features.std((2, 3), keepdim=True) + 1e-6)
+    return F.normalize(features, dim=1)

@@ -256,3 +256,38 @@ def position_explorer(
 
     return explore(draw, {"p": [(str(p), p) for p in positions], "k": [(str(k), k) for k in offsets]},
                    static=static, figsize=(12.0, 3.2))
+
+
+def image_attention_explorer(
+    image: torch.Tensor, weights: torch.Tensor, grid: tuple[int, int], points: dict[str, tuple[int, int]], *,
+    static: bool = False,
+) -> ipywidgets.Widget | HTML:
+    """Pick a query position on a photo; see where it attends.
+
+    ``image (3, H_img, W_img)``; ``weights (HW, HW)`` over a feature grid ``grid = (H, W)`` covering the photo
+    (row i: where grid cell i looks, raster order); ``points`` names query cells ``(row, col)``.
+    """
+    height, width = grid
+    if weights.shape != (height * width, height * width):
+        raise ValueError(f"image_attention_explorer(): weights must be (HW, HW) = {(height * width,) * 2}, "
+                         f"got {tuple(weights.shape)}")
+    photo = to_numpy(image.permute(1, 2, 0)).clip(0, 1)
+    h_img, w_img = photo.shape[:2]
+
+    def draw(fig: Figure, query: tuple[int, int]) -> None:
+        fig.clear()
+        ax_photo, ax_map = fig.subplots(1, 2)
+        r, c = query
+        row = to_numpy(weights[r * width + c]).reshape(height, width)
+        star = ((c + 0.5) * w_img / width, (r + 0.5) * h_img / height)
+        ax_photo.imshow(photo)
+        ax_photo.imshow(row, cmap="magma", alpha=0.6, extent=(0, w_img, h_img, 0))
+        ax_map.imshow(row, cmap="magma")
+        ax_photo.plot(*star, "c*", ms=16, mec="black")
+        ax_map.plot(c, r, "c*", ms=16, mec="black")
+        ax_photo.set(title="attention of the query (star) over the photo", xticks=[], yticks=[])
+        ax_map.set(title=f"its row of the (HW) x (HW) matrix, as a {height} x {width} map", xticks=[], yticks=[])
+        fig.tight_layout()
+
+    return explore(draw, {"query": [(name, tuple(p)) for name, p in points.items()]}, static=static,
+                   figsize=(10.0, 3.4))

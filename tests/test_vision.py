@@ -53,3 +53,39 @@ def test_bad_arguments():
         SelfAttention2d(4)
     with pytest.raises(ValueError, match="16 channels"):
         SelfAttention2d(16)(torch.randn(1, 8, 4, 4))
+
+
+def test_colour_texture_features_and_the_photo():
+    photo = al.data.chelsea()
+    assert photo.shape == (3, 296, 448) and 0 <= photo.min() and photo.max() <= 1
+    features = al.vision.colour_texture_features(photo[None], 8)
+    assert features.shape == (1, 6, 37, 56)
+    torch.testing.assert_close(features.norm(dim=1), torch.ones(1, 37, 56))
+    # feature 0 is the patch's mean red, standardised and normalised: it still follows the red channel
+    mean_red = torch.nn.functional.avg_pool2d(photo[None], 8)[0, 0].flatten()
+    assert torch.corrcoef(torch.stack([mean_red, features[0, 0].flatten()]))[0, 1] > 0.5
+
+
+def test_similarity_attention_prefers_similar_patches():
+    """The CNN chapter's claim: with f = g = s I on unit features, attended patches are more alike than average."""
+    features = al.vision.colour_texture_features(al.data.chelsea()[None], 16)
+    block = SelfAttention2d(6, reduction=1)
+    with torch.no_grad():
+        for conv in (block.query, block.key):
+            conv.weight.copy_(4.5 * torch.eye(6)[:, :, None, None])
+            conv.bias.zero_()
+        _, weights = block(features, return_attention=True)
+    x = features.flatten(2).transpose(1, 2)[0]
+    cosine = x @ x.T
+    assert ((weights[0] * cosine).sum(-1) > cosine.mean(-1) + 0.3).all()
+
+
+def test_image_attention_explorer_static_twin_has_a_frame_per_point():
+    import re
+
+    weights = torch.softmax(torch.randn(12, 12), -1)
+    html = al.widgets.image_attention_explorer(torch.rand(3, 24, 32), weights, (3, 4), {"a": (0, 0), "b": (2, 3)},
+                                               static=True)
+    assert len(re.findall(r"frames\[\d+\]", html.data)) == 2
+    with pytest.raises(ValueError, match="weights"):
+        al.widgets.image_attention_explorer(torch.rand(3, 24, 32), weights, (3, 5), {"a": (0, 0)})

@@ -1,7 +1,8 @@
 """Data for the book's experiments: generated from a seed, never downloaded."""
 
+from .images import chelsea
 from .sequences import IGNORE, neighbour_difference
 from .sets import above_average_sets
 from .shapes import is_rectangle, rectangles
 
-__all__ = ["IGNORE", "above_average_sets", "is_rectangle", "neighbour_difference", "rectangles"]
+__all__ = ["IGNORE", "above_average_sets", "chelsea", "is_rectangle", "neighbour_difference", "rectangles"]
