@@ -12,8 +12,10 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from . import _checks
+from .multihead import MultiHeadAttention
 from .softmax import masked_softmax
 
 
@@ -121,3 +123,66 @@ def local_attention_2d(
     out = masked_softmax(scores, allowed) @ memory_blocks(v)  # (..., n_r, n_c, h_q w_q, d_v)
     out = out.unflatten(-2, (h_q, w_q)).transpose(-4, -3).flatten(-5, -4).flatten(-3, -2)
     return out[..., :height, :width, :]
+
+
+class LocalSelfAttention(nn.Module):
+    """Multi-head causal self-attention where each position sees its own block and the previous one
+    (``local_attention_1d`` per head): ``(B, T, d_model) -> (B, T, d_model)``."""
+
+    def __init__(self, d_model: int, num_heads: int, block_size: int) -> None:
+        super().__init__()
+        self.heads = MultiHeadAttention(d_model, num_heads)  # for its projections and head split
+        self.block_size = _checks.positive_int("LocalSelfAttention", "block_size", block_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mha = self.heads
+        mha._check(x, x, x, None)
+        q, k, v = mha._split(mha.q_proj(x)), mha._split(mha.k_proj(x)), mha._split(mha.v_proj(x))
+        out = local_attention_1d(q, k, v, block_size=self.block_size)  # (B, H, T, d_head)
+        return mha.out_proj(out.transpose(1, 2).flatten(-2))
+
+
+class LocalImageTransformer(nn.Module):
+    """An autoregressive model of binary images (Image Transformer style, 1-D local attention in raster order).
+
+    ``(B, 1, H, W)`` in {0, 1} -> logits ``(B, 1, H, W)`` of p(pixel = 1 | earlier pixels). The input is shifted by
+    one position (a start token), embedded with a learned position, and passed through pre-norm blocks of
+    local self-attention and an MLP.
+    """
+
+    def __init__(self, size: int, d_model: int = 32, num_heads: int = 2, num_layers: int = 2,
+                 block_size: int = 16) -> None:
+        super().__init__()
+        self.size = _checks.positive_int("LocalImageTransformer", "size", size)
+        self.pixel = nn.Embedding(3, d_model)  # 0, 1, and 2 = start
+        self.position = nn.Embedding(size * size, d_model)
+        self.blocks = nn.ModuleList(
+            nn.ModuleDict({"norm1": nn.LayerNorm(d_model), "attn": LocalSelfAttention(d_model, num_heads, block_size),
+                           "norm2": nn.LayerNorm(d_model),
+                           "mlp": nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.ReLU(), nn.Linear(4 * d_model, d_model))})
+            for _ in range(num_layers))
+        self.head = nn.Linear(d_model, 1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        _checks.floating("LocalImageTransformer.forward", "images", images, ndim=4)
+        pixels = images.flatten(1).long()                                   # (B, T) raster order
+        shifted = torch.cat([torch.full_like(pixels[:, :1], 2), pixels[:, :-1]], dim=1)
+        h = self.pixel(shifted) + self.position(torch.arange(pixels.shape[1], device=images.device))
+        for block in self.blocks:
+            h = h + block["attn"](block["norm1"](h))
+            h = h + block["mlp"](block["norm2"](h))
+        return self.head(h).view_as(images)
+
+    @torch.no_grad()
+    def sample(self, n: int, *, prefix: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` images pixel by pixel in raster order; ``prefix (n, 1, r, size)`` fixes the first r rows."""
+        device = self.head.weight.device
+        x = torch.zeros(n, 1, self.size, self.size, device=device)
+        start = 0 if prefix is None else prefix.shape[-2] * self.size
+        if prefix is not None:
+            x[:, :, :prefix.shape[-2]] = prefix.to(device)
+        for t in range(start, self.size * self.size):
+            p = torch.sigmoid(self(x).flatten(1)[:, t])
+            x.view(n, -1)[:, t] = torch.bernoulli(p, generator=generator)
+        return x

@@ -21,8 +21,9 @@ from IPython.display import HTML
 from matplotlib.animation import FuncAnimation
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Patch, Rectangle
 
+from .local import local_mask_2d
 from .positional import sinusoidal_encoding
 from .saturation import entropy, random_query_weights, saturation_statistics, softmax_jacobian
 from .viz import heatmap, to_numpy
@@ -291,3 +292,42 @@ def image_attention_explorer(
 
     return explore(draw, {"query": [(name, tuple(p)) for name, p in points.items()]}, static=static,
                    figsize=(10.0, 3.4))
+
+
+def local_blocks_explorer(
+    height: int, width: int, query_block: tuple[int, int], memory: tuple[int, int], *, static: bool = False,
+) -> ipywidgets.Widget | HTML:
+    """Choose a query block of a ``height x width`` image: see the pixels its queries may attend (the union over the
+    block, from ``local_mask_2d``) and the rest of its memory rectangle, hidden because it comes later in raster
+    order."""
+    mask = local_mask_2d(height, width, query_block, memory)
+    h_q, w_q = query_block
+    h_m, w_m = memory
+    blocks = [(R, C) for R in range(-(-height // h_q)) for C in range(-(-width // w_q))]
+    colours = np.array([[1.0, 1.0, 1.0], [0.55, 0.75, 0.95], [0.85, 0.85, 0.85], [0.85, 0.2, 0.2]])
+
+    def draw(fig: Figure, block: tuple[int, int]) -> None:
+        fig.clear()
+        ax = fig.subplots()
+        R, C = block
+        grid = np.zeros((height, width), dtype=int)
+        rows = slice(max(R * h_q - h_m, 0), (R + 1) * h_q)
+        cols = slice(max(C * w_q - w_m, 0), (C + 1) * w_q + w_m)
+        grid[rows, cols] = 2                                                  # memory rectangle, masked part
+        queries = [r * width + c for r in range(R * h_q, min((R + 1) * h_q, height))
+                   for c in range(C * w_q, min((C + 1) * w_q, width))]
+        grid[to_numpy(mask[queries].any(0)).reshape(height, width) > 0] = 1  # may be attended
+        grid[R * h_q:(R + 1) * h_q, C * w_q:(C + 1) * w_q] = 3               # the query block
+        ax.imshow(colours[grid], interpolation="nearest")
+        ax.set_xticks(np.arange(-0.5, width, 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, height, 1), minor=True)
+        ax.grid(which="minor", color="white", linewidth=0.6)
+        ax.tick_params(which="both", length=0)
+        ax.set(xticks=[], yticks=[], title=f"query block {block}: {len(queries)} queries, "
+               f"{int(to_numpy(mask[queries].any(0)).sum())} pixels attended")
+        ax.legend(handles=[Patch(color=colours[k], label=name) for k, name in
+                           ((3, "query block"), (1, "memory: may attend"), (2, "memory: later in raster order"))],
+                  loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, frameon=False)
+        fig.tight_layout()
+
+    return explore(draw, {"block": [(str(b), b) for b in blocks]}, static=static, figsize=(7.5, 3.6))

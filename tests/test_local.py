@@ -64,3 +64,50 @@ def test_bad_arguments():
         local.local_mask_2d(4, 4, (2, 2), (-1, 0))
     with pytest.raises(ValueError, match="equal shapes"):
         local.local_attention_1d(x, x[:, :5], x, block_size=2)
+
+
+def test_local_self_attention_layer_equals_multihead_attention_under_the_mask():
+    layer = local.LocalSelfAttention(12, 3, block_size=4).double()
+    x = torch.randn(2, 11, 12, dtype=torch.float64)
+    expected, _ = layer.heads(x, x, x, local.local_mask_1d(11, 4))
+    torch.testing.assert_close(layer(x), expected, rtol=1e-10, atol=1e-10)
+
+
+def test_local_image_transformer_is_causal_in_raster_order():
+    """Brute force: flipping pixel j changes only the predictions for pixels after j."""
+    model = local.LocalImageTransformer(4, d_model=16, num_heads=2, num_layers=2, block_size=4).eval()
+    x = torch.randint(0, 2, (3, 1, 4, 4)).float()
+    with torch.no_grad():
+        base = model(x).flatten(1)
+        for j in range(16):
+            flipped = x.clone().view(3, -1)
+            flipped[:, j] = 1 - flipped[:, j]
+            changed = (model(flipped.view_as(x)).flatten(1) != base).any(0)
+            assert not changed[: j + 1].any(), j
+            assert changed[j + 1:].any() or j == 15
+
+
+def test_local_image_transformer_learns_and_samples():
+    import torch.nn.functional as F
+
+    al.seed_everything(0)
+    g = torch.Generator().manual_seed(1)
+    model = local.LocalImageTransformer(8, d_model=16, num_heads=2, num_layers=2, block_size=16)
+    al.train.fit(model, lambda m, s: F.binary_cross_entropy_with_logits(m(x := al.data.rectangles(32, 8, generator=g)), x),
+                 steps=200, lr=3e-3, progress=False)
+    test = al.data.rectangles(300, 8, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        nll = F.binary_cross_entropy_with_logits(model(test), test, reduction="sum").item() / 300
+    p = test.mean().item()
+    independent = -(test * torch.log(torch.tensor(p)) + (1 - test) * torch.log(torch.tensor(1 - p))).sum().item() / 300
+    assert nll < 0.7 * independent
+    prefix = test[:3, :, :2]
+    samples = model.sample(3, prefix=prefix, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(samples[:, :, :2], prefix)
+
+
+def test_blocks_explorer_has_a_frame_per_block():
+    import re
+
+    html = al.widgets.local_blocks_explorer(6, 8, (3, 4), (2, 2), static=True)
+    assert len(re.findall(r"frames\[\d+\]", html.data)) == 4
