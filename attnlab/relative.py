@@ -21,6 +21,7 @@ from torch import nn
 from . import _checks
 from .masks import causal_mask
 from .multihead import MultiHeadAttention
+from .positional import sinusoidal_encoding
 
 
 def skew(rel_logits: torch.Tensor) -> torch.Tensor:
@@ -88,3 +89,41 @@ class RelativeMultiHeadAttention(MultiHeadAttention):
         bias = relative_logits(q, E_r.unsqueeze(0)) / math.sqrt(self.d_head)  # (B, H, L, L)
         causal = causal_mask(n, device=x.device)
         return self._attend(q, k, v, causal if mask is None else mask & causal, need_weights, bias)
+
+
+class CausalLM(nn.Module):
+    """A small causal language model whose only position information is either absolute (sinusoidal encodings
+    added to the embeddings) or relative (``RelativeMultiHeadAttention`` in every layer, no absolute positions).
+
+    ``forward(tokens (B, T)) -> logits (B, T, vocab)`` for the next token; pre-norm blocks of attention and MLP.
+    """
+
+    def __init__(self, vocab: int, *, positions: str, max_len: int, d_model: int = 64, num_heads: int = 4,
+                 num_layers: int = 2) -> None:
+        super().__init__()
+        if positions not in ("absolute", "relative"):
+            raise ValueError(f"CausalLM(): positions must be 'absolute' or 'relative', got {positions!r}")
+        self.positions, self.max_len = positions, _checks.positive_int("CausalLM", "max_len", max_len)
+        self.embed = nn.Embedding(vocab, d_model)
+        attention = (lambda: RelativeMultiHeadAttention(d_model, num_heads, max_len)) if positions == "relative" \
+            else (lambda: MultiHeadAttention(d_model, num_heads))
+        self.blocks = nn.ModuleList(
+            nn.ModuleDict({"norm1": nn.LayerNorm(d_model), "attn": attention(), "norm2": nn.LayerNorm(d_model),
+                           "mlp": nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.ReLU(), nn.Linear(4 * d_model, d_model))})
+            for _ in range(num_layers))
+        self.head = nn.Linear(d_model, vocab)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        _checks.tensor("CausalLM.forward", "tokens", tokens, ndim=2)
+        n = tokens.shape[1]
+        if n > self.max_len:
+            raise ValueError(f"CausalLM.forward(): at most max_len={self.max_len} positions, got {n}")
+        h = self.embed(tokens)
+        if self.positions == "absolute":
+            h = h + sinusoidal_encoding(n, h.shape[-1], device=h.device, dtype=h.dtype)
+        causal = causal_mask(n, device=tokens.device)
+        for block in self.blocks:
+            x = block["norm1"](h)
+            h = h + (block["attn"](x)[0] if self.positions == "relative" else block["attn"](x, x, x, causal)[0])
+            h = h + block["mlp"](block["norm2"](h))
+        return self.head(h)

@@ -27,6 +27,7 @@ def heatmap(
     ylabel: str = "query",
     title: str | None = None,
     annotate: bool | None = None,
+    fmt: str = ".2f",
     colorbar: bool = True,
     colorbar_label: str | None = None,
     vmin: float | None = 0.0,
@@ -60,7 +61,7 @@ def heatmap(
         for (i, j), value in np.ndenumerate(w):
             r, g, b, _ = image.cmap(image.norm(value))
             dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # black text on light cells, white on dark ones
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9, color="white" if dark else "black")
+            ax.text(j, i, format(value, fmt), ha="center", va="center", fontsize=9, color="white" if dark else "black")
     if colorbar:
         label = colorbar_label or ("weight" if vmin == 0.0 else "value")
         ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=label)

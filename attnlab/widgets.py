@@ -25,6 +25,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from .local import local_mask_2d
 from .positional import sinusoidal_encoding
+from .relative import skew
 from .saturation import entropy, random_query_weights, saturation_statistics, softmax_jacobian
 from .viz import heatmap, to_numpy
 
@@ -331,3 +332,29 @@ def local_blocks_explorer(
         fig.tight_layout()
 
     return explore(draw, {"block": [(str(b), b) for b in blocks]}, static=static, figsize=(7.5, 3.6))
+
+
+def skew_explorer(lengths: Sequence[int] = (3, 4, 5, 6), *, static: bool = False) -> ipywidgets.Widget | HTML:
+    """The Music Transformer's skew, step by step, for several L. Entry (i, r) of the input is labelled with the
+    relative distance it scores, r - (L - 1); after the skew, entry (i, j) holds distance j - i on and below the
+    diagonal (above it: left-overs that the causal mask removes)."""
+
+    def draw(fig: Figure, L: int) -> None:
+        fig.clear()
+        axes = fig.subplots(1, 4, gridspec_kw={"width_ratios": [L, L + 1, L, L]})
+        rel = (torch.arange(L) - (L - 1)).expand(L, L).float()  # column r scores distance r - (L - 1)
+        padded = torch.nn.functional.pad(rel, (1, 0), value=float("nan"))
+        reshaped = padded.reshape(L + 1, L)
+        out = skew(rel)
+        shown = out.masked_fill(torch.ones(L, L, dtype=torch.bool).triu(1), float("nan"))
+        steps = [(rel, "1. Q E_r^T: column r = distance r-(L-1)", "column r"),
+                 (padded, "2. pad a column on the left", "column"),
+                 (reshaped, "3. reshape to (L+1, L)", "column"),
+                 (shown, "4. drop row 0: (i, j) = distance j-i", "key j")]
+        for ax, (matrix, title, xlabel) in zip(axes, steps):
+            heatmap(matrix, ax=ax, colorbar=False, annotate=True, fmt=".0f", vmin=-(L - 1), vmax=0, cmap="viridis",
+                    xlabel=xlabel, ylabel="row", title=title)
+            ax.title.set_fontsize(9)
+        fig.tight_layout()
+
+    return explore(draw, {"L": [(str(L), L) for L in lengths]}, static=static, figsize=(14.0, 3.6))

@@ -25,3 +25,18 @@ def neighbour_difference(
     y = torch.full_like(x, IGNORE)
     y[:, 1:-1] = (x[:, :-2] - x[:, 2:]) % vocab
     return x, y
+
+
+def periodic_motifs(
+    n: int, length: int, vocab: int, *, periods: tuple[int, ...] = (2, 3, 4, 5),
+    generator: torch.Generator | None = None, device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """``(n, length)`` token sequences, each a random motif (tokens 0..vocab-1) of a random period from
+    ``periods`` repeated to the full length. After its first period every token is the one p positions back."""
+    n = _checks.positive_int("periodic_motifs", "n", n)
+    length = _checks.positive_int("periodic_motifs", "length", length, minimum=2)
+    vocab = _checks.positive_int("periodic_motifs", "vocab", vocab, minimum=2)
+    period = torch.tensor(periods, device=device)[torch.randint(len(periods), (n,), generator=generator, device=device)]
+    motif = torch.randint(0, vocab, (n, max(periods)), generator=generator, device=device)
+    position = torch.arange(length, device=device)[None, :] % period[:, None]
+    return motif.gather(1, position)
