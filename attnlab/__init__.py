@@ -21,8 +21,8 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    """Import the drawing modules on first use, so that training code never pays for matplotlib/ipywidgets."""
-    if name in ("viz", "widgets"):
+    """Import the drawing and measuring modules on first use, so that training code never pays for them."""
+    if name in ("measure", "viz", "widgets"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'attnlab' has no attribute {name!r}")
 

@@ -88,6 +88,8 @@ def _check_2d(fn, height, width, query_block, memory) -> tuple[tuple[int, int], 
     w_q = _checks.positive_int(fn, "query_block[1]", query_block[1])
     h_m = _checks.positive_int(fn, "memory[0]", memory[0], minimum=0)
     w_m = _checks.positive_int(fn, "memory[1]", memory[1], minimum=0)
+    if h_q > height or w_q > width:
+        raise ValueError(f"{fn}(): query_block {(h_q, w_q)} is larger than the image {(height, width)}")
     return (h_q, w_q), (h_m, w_m)
 
 

@@ -62,6 +62,10 @@ def test_bad_arguments():
         local.local_attention_1d(x, x, x, block_size=0)
     with pytest.raises(ValueError, match="memory"):
         local.local_mask_2d(4, 4, (2, 2), (-1, 0))
+    with pytest.raises(ValueError, match=r"query_block \(4, 4\) is larger than the image \(3, 8\)"):
+        local.local_attention_2d(*(torch.randn(1, 3, 8, 4) for _ in range(3)), query_block=(4, 4), memory=(1, 1))
+    with pytest.raises(ValueError, match="query_block"):
+        local.local_mask_2d(4, 4, (2, 5), (0, 0))
     with pytest.raises(ValueError, match="equal shapes"):
         local.local_attention_1d(x, x[:, :5], x, block_size=2)
 
