@@ -161,3 +161,14 @@ def dependencies(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) ->
     rows = [torch.autograd.grad(out[:, i].sum(), x, retain_graph=True)[0].flatten(1).abs().amax(0)
             for i in range(out.shape[1])]
     return torch.stack(rows) > 0
+
+
+def negative_log_likelihood(logits: torch.Tensor, images: torch.Tensor) -> float:
+    """Mean negative log-likelihood, in nats per image, of binary ``images`` under per-pixel ``logits``."""
+    return F.binary_cross_entropy_with_logits(logits, images, reduction="sum").item() / len(images)
+
+
+def independent_pixels_nll(images: torch.Tensor) -> float:
+    """The baseline: nats per image of a model drawing every pixel independently, 1 with the images' mean."""
+    p = images.mean().clamp(1e-6, 1 - 1e-6)
+    return -(images * p.log() + (1 - images) * (1 - p).log()).sum().item() / len(images)

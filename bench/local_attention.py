@@ -6,7 +6,7 @@ dense masked attention. Memory is the peak the computation adds to its process (
 
 from __future__ import annotations
 
-from attnlab.measure import measure
+from bench.timing import print_ratios, sweep
 
 SETUP = """
 T, d, block = {T}, 64, {block}
@@ -20,20 +20,9 @@ RUNS = {
 
 
 def run(lengths=(1024, 4096, 16384), block: int = 256, repeats: int = 2) -> list[dict]:
-    rows = []
-    for T in lengths:
-        setup = SETUP.format(T=T, block=block)
-        for name, code in RUNS.items():
-            m = measure(setup + code, repeats=repeats)
-            rows.append({"T": T, "method": name, "seconds": m["seconds"], "peak_mib": m["peak_mib"]})
-    return rows
+    return sweep(lambda T: SETUP.format(T=T, block=block), RUNS, lengths, key="T", repeats=repeats)
 
 
 def main() -> None:
-    rows = run()
     print("Local 1-D attention (block 256, d = 64) vs dense masked attention, CPU")
-    print(f"{'T':>6} {'method':>22} {'ms':>9} {'peak MiB':>9} {'time ratio':>11} {'memory ratio':>13}")
-    for r in rows:
-        ref = next(x for x in rows if x["T"] == r["T"] and x["method"] == "local")
-        print(f"{r['T']:6d} {r['method']:>22} {1e3 * r['seconds']:9.1f} {r['peak_mib']:9.1f} "
-              f"{r['seconds'] / ref['seconds']:11.1f} {r['peak_mib'] / max(ref['peak_mib'], 1e-3):13.1f}")
+    print_ratios(run(), key="T", reference="local")

@@ -9,7 +9,7 @@ Memory is the peak the computation adds to its process (attnlab.measure).
 
 from __future__ import annotations
 
-from attnlab.measure import measure
+from bench.timing import print_ratios, sweep
 
 SETUP = """
 L, D = {L}, 64
@@ -23,20 +23,9 @@ RUNS = {
 
 
 def run(lengths=(256, 512, 1024, 2048), repeats: int = 2) -> list[dict]:
-    rows = []
-    for L in lengths:
-        setup = SETUP.format(L=L)
-        for name, code in RUNS.items():
-            m = measure(setup + code, repeats=repeats)
-            rows.append({"L": L, "method": name, "seconds": m["seconds"], "peak_mib": m["peak_mib"]})
-    return rows
+    return sweep(lambda L: SETUP.format(L=L), RUNS, lengths, key="L", repeats=repeats)
 
 
 def main() -> None:
-    rows = run()
     print("Relative logits (D_head = 64), CPU: skew vs naive gather")
-    print(f"{'L':>6} {'method':>16} {'ms':>9} {'peak MiB':>9} {'time ratio':>11} {'memory ratio':>13}")
-    for r in rows:
-        ref = next(x for x in rows if x["L"] == r["L"] and x["method"] == "skew")
-        print(f"{r['L']:6d} {r['method']:>16} {1e3 * r['seconds']:9.1f} {r['peak_mib']:9.1f} "
-              f"{r['seconds'] / ref['seconds']:11.1f} {r['peak_mib'] / max(ref['peak_mib'], 1e-3):13.1f}")
+    print_ratios(run(), key="L", reference="skew")

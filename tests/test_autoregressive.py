@@ -2,9 +2,9 @@
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 import attnlab as al
+from _images import fit_on_rectangles
 from attnlab import autoregressive as ar
 
 STRICTLY_PAST = lambda n: torch.tril(torch.ones(n, n, dtype=torch.bool), diagonal=-1)  # noqa: E731
@@ -83,16 +83,8 @@ def test_rectangles_are_valid_and_deterministic():
 
 
 def test_sampling_keeps_the_prefix_and_training_beats_independent_pixels():
-    al.seed_everything(0)
-    g = torch.Generator().manual_seed(1)
     model = ar.PixelCNN(16, 2)
-    al.train.fit(model, lambda m, step: F.binary_cross_entropy_with_logits(m(x := al.data.rectangles(64, 8, generator=g)), x),
-                 steps=300, lr=3e-3, progress=False)
-    test = al.data.rectangles(500, 8, generator=torch.Generator().manual_seed(7))
-    with torch.no_grad():
-        nll = F.binary_cross_entropy_with_logits(model(test), test, reduction="sum").item() / 500
-    p = test.mean().item()
-    independent = -(test * torch.log(torch.tensor(p)) + (1 - test) * torch.log(torch.tensor(1 - p))).sum().item() / 500
+    test, nll, independent = fit_on_rectangles(model, steps=300, batch=64, n_test=500)
     assert nll < 0.5 * independent
     prefix = test[:4, :, :3]
     samples = model.sample(4, 8, prefix=prefix, generator=torch.Generator().manual_seed(0))

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import attnlab as al
+from _images import fit_on_rectangles
 from attnlab import local
 
 
@@ -92,18 +93,8 @@ def test_local_image_transformer_is_causal_in_raster_order():
 
 
 def test_local_image_transformer_learns_and_samples():
-    import torch.nn.functional as F
-
-    al.seed_everything(0)
-    g = torch.Generator().manual_seed(1)
     model = local.LocalImageTransformer(8, d_model=16, num_heads=2, num_layers=2, block_size=16)
-    al.train.fit(model, lambda m, s: F.binary_cross_entropy_with_logits(m(x := al.data.rectangles(32, 8, generator=g)), x),
-                 steps=200, lr=3e-3, progress=False)
-    test = al.data.rectangles(300, 8, generator=torch.Generator().manual_seed(7))
-    with torch.no_grad():
-        nll = F.binary_cross_entropy_with_logits(model(test), test, reduction="sum").item() / 300
-    p = test.mean().item()
-    independent = -(test * torch.log(torch.tensor(p)) + (1 - test) * torch.log(torch.tensor(1 - p))).sum().item() / 300
+    test, nll, independent = fit_on_rectangles(model, steps=200, batch=32, n_test=300)
     assert nll < 0.7 * independent
     prefix = test[:3, :, :2]
     samples = model.sample(3, prefix=prefix, generator=torch.Generator().manual_seed(0))
