@@ -14,8 +14,8 @@ from .masks import causal_mask, padding_mask
 from .multihead import MultiHeadAttention
 from .positional import sinusoidal_encoding
 from .self_attention import SelfAttention, SetClassifier
-from .tagger import AttentionTagger
 from .softmax import masked_softmax
+from .tagger import AttentionTagger
 
 __version__ = "0.1.0"
 
@@ -25,6 +25,7 @@ def __getattr__(name: str):
     if name in ("measure", "viz", "widgets"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'attnlab' has no attribute {name!r}")
+
 
 __all__ = [
     "AttentionTagger",
@@ -38,6 +39,7 @@ __all__ = [
     "get_device",
     "local",
     "masked_softmax",
+    "measure",
     "padding_mask",
     "positional",
     "relative",
