@@ -87,3 +87,12 @@ def bool_mask(fn: str, mask: object, target: tuple[int, ...], what: str, device:
     if mask.device != device:
         raise ValueError(f"{fn}(): mask is on {mask.device} but the scores are on {device}")
     return mask
+
+
+def choice(fn: str, name: str, x: object, options: tuple[str, ...]) -> str:
+    """Check that ``x`` is one of the strings in ``options``."""
+    if not isinstance(x, str):
+        raise TypeError(f"{fn}(): {name} must be a str, got {type(x).__name__}")
+    if x not in options:
+        raise ValueError(f"{fn}(): {name} must be one of {', '.join(map(repr, options))}, got {x!r}")
+    return x

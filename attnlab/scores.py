@@ -91,11 +91,13 @@ class Additive(nn.Module):
         self.U = nn.Linear(self.d_k, d_hidden, bias=False)
         self.v = nn.Linear(d_hidden, 1, bias=False)
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    def forward(self, q: torch.Tensor, k: torch.Tensor, *, u_k: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores ``(..., Tq, Tk)``. A decoder that scores the same keys at every step passes ``u_k = self.U(k)``,
+        computed once per source sentence, instead of recomputing it."""
         _check_pair("Additive", q, k, same_width=False)
         _check_width("Additive", "q", q, self.d_q)
         _check_width("Additive", "k", k, self.d_k)
-        hidden = torch.tanh(self.W(q).unsqueeze(-2) + self.U(k).unsqueeze(-3))
+        hidden = torch.tanh(self.W(q).unsqueeze(-2) + (self.U(k) if u_k is None else u_k).unsqueeze(-3))
         return self.v(hidden).squeeze(-1)
 
 

@@ -72,7 +72,7 @@ def test_set_task_needs_attention_and_generalises_to_other_sizes(use_attention, 
         return F.binary_cross_entropy_with_logits(model(x), y)
 
     history = al.train.fit(model, loss_fn, steps=1500, lr=3e-3, progress=False)
-    assert len(history) == 1500 and not model.training
+    assert len(history.loss) == 1500 and not model.training
     with torch.no_grad():
         for n in (4, 8, 32, 128):
             x, y = al.data.above_average_sets(2000, n, generator=torch.Generator().manual_seed(99))
@@ -90,7 +90,7 @@ def test_fit_reduces_the_loss():
         return ((model(x) - x @ target.T) ** 2).mean()
 
     history = al.train.fit(model, loss_fn, steps=300, lr=0.05, progress=False)
-    assert history[-1] < 1e-2 * history[0]
+    assert history.loss[-1] < 1e-2 * history.loss[0]
     with pytest.raises(ValueError, match="steps"):
         al.train.fit(model, loss_fn, steps=0)
 
