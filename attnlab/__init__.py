@@ -7,7 +7,7 @@ gets zero weights and a zero output.
 
 import importlib
 
-from . import autoregressive, data, local, positional, relative, saturation, scores, train, vision
+from . import autoregressive, data, decoding, local, positional, relative, saturation, scores, seq2seq, train, vision
 from .attention import attention, scaled_dot_product_attention
 from .device import get_device, seed_everything
 from .masks import causal_mask, padding_mask
@@ -36,6 +36,7 @@ __all__ = [
     "autoregressive",
     "causal_mask",
     "data",
+    "decoding",
     "get_device",
     "local",
     "masked_softmax",
@@ -47,6 +48,7 @@ __all__ = [
     "saturation",
     "scores",
     "seed_everything",
+    "seq2seq",
     "sinusoidal_encoding",
     "train",
     "vision",

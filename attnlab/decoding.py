@@ -12,6 +12,7 @@ alpha 0.6). With alpha = 0 beam search prefers short outputs: every extra token 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -125,7 +126,8 @@ def beam_search(next_log_probs: NextLogProbs, *, bos: int, eos: int, beam_size: 
         totals = torch.tensor([score for _, score in live], dtype=torch.float64)[:, None] + log_probs
         top = totals.flatten().topk(min(beam_size, totals.numel()))
         vocab = totals.shape[1]
-        candidates = [(live[i // vocab][0] + [i % vocab], s) for s, i in zip(top.values.tolist(), top.indices.tolist())]
+        candidates = [(live[i // vocab][0] + [i % vocab], s) for s, i in zip(top.values.tolist(), top.indices.tolist())
+                      if s > -math.inf]  # a token of probability 0 is not a candidate
         live = []
         for tokens, score in candidates:
             if tokens[-1] == eos or step == max_len - 1:

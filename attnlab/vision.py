@@ -100,8 +100,8 @@ class ShowAttendTell(nn.Module):
     def annotations(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` -> ``(B, L, d_feature)``: the CNN's grid, cells in raster order."""
         _checks.floating("ShowAttendTell", "images", images, ndim=4)
-        if images.shape[1] != 3 or images.shape[2] % 4 or images.shape[3] % 4:
-            raise ValueError(f"ShowAttendTell(): images must be (B, 3, H, W) with H, W multiples of 4, "
+        if images.shape[1] != 3 or images.shape[2] % 8 or images.shape[3] % 8:
+            raise ValueError(f"ShowAttendTell(): images must be (B, 3, H, W) with H, W multiples of 8, "
                              f"got {_checks.shape(images)}")
         B, _, H, W = images.shape
         y, x = torch.meshgrid(torch.linspace(-1, 1, H, device=images.device, dtype=images.dtype),

@@ -1,13 +1,30 @@
-"""Figures: attention heatmaps and the pieces the widgets are drawn from."""
+"""Figures: attention heatmaps and the pieces the widgets are drawn from.
+
+Importing this module lets every figure draw Hangul (Korean translations, the 용어 boxes): NanumGothic, shipped by
+the ``koreanize-matplotlib`` package, becomes the fallback after DejaVu Sans, so Latin text looks as before.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import pathlib
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import font_manager
 from matplotlib.axes import Axes
+
+
+def _use_hangul_font() -> None:
+    fonts = pathlib.Path(importlib.util.find_spec("koreanize_matplotlib").submodule_search_locations[0]) / "fonts"
+    for path in sorted(fonts.glob("NanumGothic*.ttf")):
+        font_manager.fontManager.addfont(str(path))
+    plt.rcParams["font.family"] = ["DejaVu Sans", "NanumGothic"]
+
+
+_use_hangul_font()
 
 
 def to_numpy(x: torch.Tensor | np.ndarray | Sequence) -> np.ndarray:
@@ -89,3 +106,21 @@ def image_grid(images: torch.Tensor | np.ndarray, *, ncols: int = 8, title: str 
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def overlay(ax: Axes, image: torch.Tensor | np.ndarray, weights: torch.Tensor | np.ndarray, *,
+            title: str | None = None, alpha: float = 0.6) -> Axes:
+    """An image ``(3, H, W)`` with a map of weights ``(h, w)`` over it, stretched to the image (one colour per
+    grid cell)."""
+    picture = to_numpy(image)
+    picture = picture.transpose(1, 2, 0) if picture.ndim == 3 and picture.shape[0] == 3 else picture
+    w = to_numpy(weights)
+    if w.ndim != 2:
+        raise ValueError(f"overlay(): weights must be a 2-D map (h, w), got shape {w.shape}")
+    ax.imshow(picture.clip(0, 1))
+    ax.imshow(w, cmap="magma", alpha=alpha, extent=(0, picture.shape[1], picture.shape[0], 0), vmin=0,
+              vmax=max(float(w.max()), 1e-12))
+    ax.set(xticks=[], yticks=[])
+    if title:
+        ax.set_title(title)
+    return ax

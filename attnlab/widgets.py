@@ -27,7 +27,7 @@ from .local import local_mask_2d
 from .positional import sinusoidal_encoding
 from .relative import skew
 from .saturation import entropy, random_query_weights, saturation_statistics, softmax_jacobian
-from .viz import heatmap, to_numpy
+from .viz import heatmap, overlay, to_numpy
 
 
 def explore(
@@ -37,6 +37,7 @@ def explore(
     static: bool = False,
     figsize: tuple[float, float] = (10.0, 4.0),
     interval_ms: int = 1200,
+    valid: Callable[..., bool] | None = None,
 ) -> ipywidgets.Widget | HTML:
     """A figure driven by parameters: ``params`` maps each name to its ``(text, value)`` options and
     ``draw(fig, **values)`` draws one setting.
@@ -44,13 +45,15 @@ def explore(
     Live: a slider per parameter (toggle buttons when it has two options) above an image of the figure, redrawn
     when a control moves. (An image widget rather than ``ipywidgets.interactive``: capturing plots in an Output
     widget can deadlock headless execution, jupyter/nbconvert#2029.) Static: one animation frame per combination,
-    the first parameter varying slowest.
+    the first parameter varying slowest, skipping those for which ``valid(**values)`` is False (the live ``draw``
+    must cope with them, e.g. by clamping).
     """
     options = {name: list(choices) for name, choices in params.items()}
     if not options or not all(options.values()):
         raise ValueError(f"explore(): every parameter needs at least one option, got {params!r}")
     if static:
         settings = [dict(zip(options, (value for _, value in combo))) for combo in itertools.product(*options.values())]
+        settings = [setting for setting in settings if valid is None or valid(**setting)]
         fig = plt.figure(figsize=figsize, dpi=80)  # the frames are embedded in the page: keep them light
         animation = FuncAnimation(fig, lambda i: draw(fig, **settings[i]), frames=len(settings), interval=interval_ms)
         html = animation.to_jshtml(default_mode="once")
@@ -358,3 +361,77 @@ def skew_explorer(lengths: Sequence[int] = (3, 4, 5, 6), *, static: bool = False
         fig.tight_layout()
 
     return explore(draw, {"L": [(str(L), L) for L in lengths]}, static=static, figsize=(14.0, 3.6))
+
+
+def alignment_explorer(
+    examples: Sequence[tuple[Sequence[str], Sequence[str], torch.Tensor, torch.Tensor]], *, features: int = 12,
+    static: bool = False,
+) -> ipywidgets.Widget | HTML:
+    """Pick a sentence and a target word; see its alignment weights and its context vector forming.
+
+    ``examples`` holds ``(source words, target words, weights (T, S), annotations (S, d))`` per sentence, as a
+    trained ``AttentionDecoder`` gave them. Panels: the alignment matrix with the chosen row outlined; that row's
+    weights over the source words; the weighted annotations ``alpha_ij h_j`` (first ``features`` features) and
+    their sum, the context vector ``c_i``.
+    """
+    data = []
+    for src, tgt, w, h in examples:
+        w, h = to_numpy(w), to_numpy(h)[:, :features]
+        if w.shape != (len(tgt), len(src)) or h.shape[0] != len(src):
+            raise ValueError(f"alignment_explorer(): expected weights ({len(tgt)}, {len(src)}) and annotations "
+                             f"({len(src)}, d) for {' '.join(src)!r}, got {w.shape} and {h.shape}")
+        data.append((list(src), list(tgt), w, h))
+    limit = max(float(np.abs(h).max()) for *_, h in data)
+
+    def draw(fig: Figure, sentence: int, word: int) -> None:
+        src, tgt, w, h = data[sentence]
+        i = min(word, len(tgt) - 1)  # the live slider may point past a short sentence
+        fig.clear()
+        grid = fig.add_gridspec(2, 3, width_ratios=[1.3, 1.0, 1.0], height_ratios=[len(src), 1.6])
+        ax_map, ax_bar = fig.add_subplot(grid[:, 0]), fig.add_subplot(grid[:, 1])
+        ax_parts, ax_sum = fig.add_subplot(grid[0, 2]), fig.add_subplot(grid[1, 2])
+        heatmap(w, x_labels=src, y_labels=tgt, ax=ax_map, colorbar=False, annotate=False, xlabel="source",
+                ylabel="target", title="alignment")
+        ax_map.tick_params(axis="x", labelrotation=90)
+        ax_map.add_patch(Rectangle((-0.5, i - 0.5), len(src), 1, fill=False, edgecolor="red", linewidth=2.5))
+        ax_bar.barh(range(len(src)), w[i], color="tab:red")
+        ax_bar.set(yticks=range(len(src)), yticklabels=src, xlim=(0, 1), xlabel="weight", ylim=(len(src) - 0.5, -0.5),
+                   title=f"alpha for {tgt[i]!r}")
+        parts = w[i][:, None] * h
+        ax_parts.imshow(parts, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        ax_parts.set(yticks=range(len(src)), yticklabels=src, xticks=[], title="alpha_ij h_j")
+        ax_sum.imshow(parts.sum(0, keepdims=True), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        ax_sum.set(yticks=[0], yticklabels=["c_i"], xlabel=f"first {h.shape[1]} features", xticks=[])
+        fig.tight_layout()
+
+    longest = max(len(tgt) for _, tgt, *_ in data)
+    return explore(
+        draw, {"sentence": [(" ".join(src[:4]) + " ...", k) for k, (src, *_) in enumerate(data)],
+               "word": [(str(i), i) for i in range(longest)]},
+        static=static, figsize=(13.0, 5.0), valid=lambda sentence, word: word < len(data[sentence][1]),
+    )
+
+
+def caption_scrubber(image: torch.Tensor, words: Sequence[str], weights: torch.Tensor, grid: tuple[int, int], *,
+                     static: bool = False) -> ipywidgets.Widget | HTML:
+    """Scrub through a caption word by word and see where the model looked for each word.
+
+    ``image (3, H, W)``; ``weights (T, h w)``: the attention of each of the T words over the ``grid = (h, w)``
+    cells (raster order), e.g. ``ShowAttendTell``'s alpha for one image.
+    """
+    h, w = grid
+    alpha = to_numpy(weights)
+    if alpha.shape != (len(words), h * w):
+        raise ValueError(f"caption_scrubber(): weights must be (T, h w) = ({len(words)}, {h * w}), got {alpha.shape}")
+
+    def draw(fig: Figure, word: int) -> None:
+        fig.clear()
+        ax_image, ax_map = fig.subplots(1, 2)
+        caption = " ".join(f"[{x}]" if t == word else x for t, x in enumerate(words))
+        overlay(ax_image, image, alpha[word].reshape(h, w), title=caption)
+        heatmap(alpha[word].reshape(h, w), ax=ax_map, xlabel="grid column", ylabel="grid row", fmt=".2f",
+                title=f"alpha for {words[word]!r}")
+        fig.tight_layout()
+
+    return explore(draw, {"word": [(f"{t}: {x}", t) for t, x in enumerate(words)]}, static=static,
+                   figsize=(10.0, 4.0))

@@ -1,0 +1,55 @@
+"""attnlab: attention, built step by step. The package behind the attnlab book.
+
+Conventions (the book's GUIDE section 2): batch first -- sequences ``(B, T, d)``, heads ``(B, H, T, d_head)``,
+weights ``(B, Tq, Tk)`` or ``(B, H, Tq, Tk)``; boolean masks with True = may attend; a query with no allowed key
+gets zero weights and a zero output.
+"""
+
+import importlib
+
+from . import autoregressive, data, local, positional, relative, saturation, scores, train, vision
+from .attention import attention, scaled_dot_product_attention
+from .device import get_device, seed_everything
+from .masks import causal_mask, padding_mask
+from .multihead import MultiHeadAttention
+from .positional import sinusoidal_encoding
+from .self_attention import SelfAttention, SetClassifier
+from .softmax import masked_softmax
+from .tagger import AttentionTagger
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """Import the drawing and measuring modules on first use, so that training code never pays for them."""
+    if name in ("measure", "viz", "widgets"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'attnlab' has no attribute {name!r}")
+
+
+__all__ = [
+    "AttentionTagger",
+    "MultiHeadAttention",
+    "SelfAttention",
+    "SetClassifier",
+    "attention",
+    "autoregressive",
+    "causal_mask",
+    "data",
+    "get_device",
+    "local",
+    "masked_softmax",
+    "measure",
+    "padding_mask",
+    "positional",
+    "relative",
+    "scaled_dot_product_attention",
+    "saturation",
+    "scores",
+    "seed_everything",
+    "sinusoidal_encoding",
+    "train",
+    "vision",
+    "viz",
+    "widgets",
+]

@@ -1,0 +1,115 @@
+"""Attention: a weighted average of values, weighted by how well each key matches the query.
+
+``attention`` is the teaching path: it builds the ``(Tq, Tk)`` score matrix, softmaxes it and returns the
+weights for inspection. ``scaled_dot_product_attention`` is the fast path with the same semantics, handing the
+work to ``torch.nn.functional.scaled_dot_product_attention`` (flash / memory-efficient kernels on a GPU) and never
+materialising the weights. Both follow Vaswani et al. 2017, eq. 1:
+
+    Attention(Q, K, V) = softmax(Q K^T * scale) V,   scale = 1 / sqrt(d_k) by default.
+
+Shapes: ``q (..., Tq, d_k)``, ``k (..., Tk, d_k)``, ``v (..., Tk, d_v)`` -> ``out (..., Tq, d_v)``, weights
+``(..., Tq, Tk)``; ``...`` is batch (and heads), equal across the three. ``mask`` is boolean, True = may attend,
+and broadcasts to ``(..., Tq, Tk)``. A query whose keys are all masked gets zero weights and a zero output.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from . import _checks
+from .masks import causal_mask
+from .scores import dot
+from .softmax import masked_softmax
+
+
+def _check_inputs(fn: str, q, k, v, mask, scale, dropout_p, bias=None) -> float:
+    """Validate the arguments shared by both paths; return the scale to use."""
+    for name, x in (("query", q), ("key", k), ("value", v)):
+        _checks.floating(fn, name, x, ndim=(2, 8))
+    _checks.same_dtype_and_device(fn, query=q, key=k, value=v)
+    shapes = f"(q: {_checks.shape(q)}, k: {_checks.shape(k)}, v: {_checks.shape(v)})"
+    if not q.ndim == k.ndim == v.ndim:
+        raise ValueError(f"{fn}(): query, key and value must have the same number of dimensions {shapes}")
+    if not q.shape[:-2] == k.shape[:-2] == v.shape[:-2]:
+        raise ValueError(f"{fn}(): query, key and value must have the same batch dimensions {shapes}")
+    if k.shape[-1] != q.shape[-1]:
+        raise ValueError(f"{fn}(): key has width {k.shape[-1]} but query has width {q.shape[-1]} {shapes}")
+    if v.shape[-2] != k.shape[-2]:
+        raise ValueError(f"{fn}(): value has {v.shape[-2]} positions but key has {k.shape[-2]} {shapes}")
+    if mask is not None:
+        target = (*q.shape[:-1], k.shape[-2])
+        _checks.bool_mask(fn, mask, target, f"(..., Tq, Tk) = {target}", q.device)
+    if bias is not None:
+        _checks.floating(fn, "bias", bias)
+        _checks.same_dtype_and_device(fn, query=q, bias=bias)
+        target = (*q.shape[:-1], k.shape[-2])
+        if not _checks.broadcasts_to(bias.shape, target):
+            raise ValueError(f"{fn}(): bias of shape {_checks.shape(bias)} does not broadcast to (..., Tq, Tk) = {target}")
+    _checks.probability(fn, "dropout_p", dropout_p)
+    if scale is None:
+        return 1.0 / math.sqrt(q.shape[-1])
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise TypeError(f"{fn}(): scale must be a float or None, got {type(scale).__name__}")
+    if not math.isfinite(scale):
+        raise ValueError(f"{fn}(): scale must be finite, got {scale}")
+    return float(scale)
+
+
+def attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    *,
+    scale: float | None = None,
+    dropout_p: float = 0.0,
+    bias: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scores -> masked softmax -> weighted sum of values. Returns ``(out, weights)``.
+
+    ``scale=1.0`` gives plain dot-product attention. ``dropout_p`` drops weights before they multiply the values
+    (as in the Transformer); the returned weights are the ones before dropout. ``bias`` (float, broadcasting to
+    ``(..., Tq, Tk)``) is added to the scaled scores, as torch adds a float ``attn_mask``: relative positions, ALiBi.
+    """
+    scale = _check_inputs("attention", q, k, v, mask, scale, dropout_p, bias)
+    scores = dot(q, k) * scale
+    weights = masked_softmax(scores if bias is None else scores + bias, mask)
+    out = F.dropout(weights, dropout_p) @ v if dropout_p > 0 else weights @ v
+    return out, weights
+
+
+def scaled_dot_product_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    *,
+    is_causal: bool = False,
+    scale: float | None = None,
+    dropout_p: float = 0.0,
+    bias: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The fast path: same result as ``attention(...)[0]``, computed by torch's fused kernels.
+
+    ``is_causal=True`` applies ``causal_mask(Tq, Tk)`` (combined with ``mask`` if both are given). With
+    ``Tq != Tk`` the queries are the last ``Tq`` positions, as in ``causal_mask`` -- unlike torch's own
+    ``is_causal``, which aligns the triangle to the top-left corner. ``bias`` is added as in ``attention``.
+    """
+    scale = _check_inputs("scaled_dot_product_attention", q, k, v, mask, scale, dropout_p, bias)
+    if not isinstance(is_causal, bool):
+        raise TypeError(f"scaled_dot_product_attention(): is_causal must be a bool, got {type(is_causal).__name__}")
+    n_q, n_k = q.shape[-2], k.shape[-2]
+    if is_causal and (mask is not None or bias is not None or n_q != n_k):
+        causal = causal_mask(n_q, n_k, device=q.device)
+        mask, is_causal = (causal if mask is None else mask & causal), False
+    attn_mask = mask  # torch takes one mask; with a bias, a float one: the bias, -inf where attending is not allowed
+    if bias is not None:
+        attn_mask = bias if mask is None else bias.masked_fill(~mask, float("-inf"))
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal,
+                                         scale=scale)
+    if mask is not None:  # the policy for fully masked rows, whatever the kernel does with them
+        out = out.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
+    return out

@@ -1,0 +1,174 @@
+"""Masks for dense and convolutional layers: the look-ahead mask idea outside attention.
+
+A causal attention mask stops position i from seeing positions after it. The same effect in a dense layer comes
+from zeroing weights (MADE, Germain et al. 2015) and in a convolution from zeroing the kernel's "future" half
+(PixelCNN, van den Oord et al. 2016). In each case output i depends only on inputs before i, so the model defines
+p(x) = prod_i p(x_i | x_<i) and can be sampled one position at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import _checks
+
+
+def made_degrees(d_in: int, hidden_sizes: Sequence[int], *, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+    """Degrees of the input units (1..D) and of each hidden layer's units (random in [min of previous, D-1])."""
+    degrees = [torch.arange(1, d_in + 1)]
+    for size in hidden_sizes:
+        low = int(degrees[-1].min())
+        degrees.append(torch.randint(low, d_in, (size,), generator=generator))
+    return degrees
+
+
+def made_masks(d_in: int, hidden_sizes: Sequence[int], *, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+    """MADE's weight masks, shaped like ``nn.Linear`` weights ``(out, in)``.
+
+    A hidden unit of degree m may see units of degree <= m; an output i (degree i) only units of degree < i, so
+    output i depends on x_1 .. x_{i-1} only (Germain et al. 2015, eq. 12-13).
+    """
+    d_in = _checks.positive_int("made_masks", "d_in", d_in, minimum=2)
+    for size in hidden_sizes:
+        _checks.positive_int("made_masks", "hidden_sizes[...]", size)
+    degrees = made_degrees(d_in, hidden_sizes, generator=generator)
+    masks = [(later[:, None] >= earlier[None, :]) for earlier, later in zip(degrees, degrees[1:])]
+    masks.append(degrees[0][:, None] > degrees[-1][None, :])  # output i sees degree < i
+    return [m.float() for m in masks]
+
+
+class MaskedLinear(nn.Linear):
+    """``nn.Linear`` whose weight is multiplied by a fixed 0/1 mask ``(out, in)`` on every call."""
+
+    def __init__(self, mask: torch.Tensor, bias: bool = True) -> None:
+        super().__init__(mask.shape[1], mask.shape[0], bias=bias)
+        self.register_buffer("mask", mask.to(self.weight.dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight * self.mask, self.bias)
+
+
+class MADE(nn.Module):
+    """Masked autoencoder for distribution estimation: ``(B, d_in) -> (B, d_in)`` logits of p(x_i | x_<i).
+
+    Autoregressive in the natural order 1..d_in: output i never depends on inputs i, i+1, ... The masks are
+    drawn once from ``seed``.
+    """
+
+    def __init__(self, d_in: int, hidden_sizes: Sequence[int], *, seed: int = 0) -> None:
+        super().__init__()
+        self.d_in = _checks.positive_int("MADE", "d_in", d_in, minimum=2)
+        if not hidden_sizes:
+            raise ValueError("MADE(): hidden_sizes must name at least one hidden layer, got []")
+        masks = made_masks(d_in, hidden_sizes, generator=torch.Generator().manual_seed(seed))
+        layers: list[nn.Module] = []
+        for mask in masks[:-1]:
+            layers += [MaskedLinear(mask), nn.ReLU()]
+        self.net = nn.Sequential(*layers, MaskedLinear(masks[-1]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _checks.floating("MADE.forward", "x", x, ndim=2)
+        if x.shape[1] != self.d_in:
+            raise ValueError(f"MADE.forward(): x must have {self.d_in} features, got shape {_checks.shape(x)}")
+        return self.net(x)
+
+
+def conv_mask(kernel_size: int, mask_type: str) -> torch.Tensor:
+    """PixelCNN's ``(k, k)`` kernel mask: 1 above the centre row and left of the centre; the centre itself only
+    for type ``"B"``. Type A (first layer) hides the current pixel, type B (later layers) lets a pixel's features
+    see their own earlier computation."""
+    if mask_type not in ("A", "B"):
+        raise ValueError(f"conv_mask(): mask_type must be 'A' or 'B', got {mask_type!r}")
+    kernel_size = _checks.positive_int("conv_mask", "kernel_size", kernel_size)
+    if kernel_size % 2 == 0:
+        raise ValueError(f"conv_mask(): kernel_size must be odd (a centre pixel), got {kernel_size}")
+    c = kernel_size // 2
+    mask = torch.zeros(kernel_size, kernel_size)
+    mask[:c] = 1.0
+    mask[c, :c] = 1.0
+    mask[c, c] = 1.0 if mask_type == "B" else 0.0
+    return mask
+
+
+class MaskedConv2d(nn.Conv2d):
+    """A 2-D convolution that only sees pixels before the current one in raster order (PixelCNN).
+
+    ``(B, in_channels, H, W) -> (B, out_channels, H, W)`` ("same" padding). ``mask_type="A"`` also hides the current
+    pixel (use it first); ``"B"`` keeps it (use it after). Single colour channel ordering (no R -> G -> B split).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, mask_type: str = "B") -> None:
+        mask = conv_mask(kernel_size, mask_type)
+        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+        self.mask_type = mask_type
+        self.register_buffer("mask", mask.expand_as(self.weight).clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _checks.floating("MaskedConv2d.forward", "x", x, ndim=4)
+        return self._conv_forward(x, self.weight * self.mask, self.bias)
+
+
+class PixelCNN(nn.Module):
+    """A small PixelCNN for binary images: ``(B, 1, H, W)`` -> logits ``(B, 1, H, W)`` of p(x_ij = 1 | earlier).
+
+    One 7x7 type-A masked convolution, ``n_layers`` residual 3x3 type-B blocks, two 1x1 convolutions.
+    """
+
+    def __init__(self, channels: int = 32, n_layers: int = 4) -> None:
+        super().__init__()
+        self.first = MaskedConv2d(1, channels, 7, "A")
+        self.blocks = nn.ModuleList(MaskedConv2d(channels, channels, 3, "B") for _ in range(n_layers))
+        self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, channels, 1), nn.ReLU(), nn.Conv2d(channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _checks.floating("PixelCNN.forward", "x", x, ndim=4)
+        h = self.first(x)
+        for block in self.blocks:
+            h = h + block(torch.relu(h))
+        return self.head(h)
+
+    @torch.no_grad()
+    def sample(self, n: int, size: int, *, prefix: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw ``n`` images ``(n, 1, size, size)`` pixel by pixel in raster order. ``prefix (n, 1, r, size)``
+        fixes the first r rows, and the model completes the rest."""
+        device = next(self.parameters()).device
+        x = torch.zeros(n, 1, size, size, device=device)
+        start = 0
+        if prefix is not None:
+            start = prefix.shape[-2]
+            x[:, :, :start] = prefix.to(device)
+        for i in range(start, size):
+            for j in range(size):
+                p = torch.sigmoid(self(x)[:, :, i, j])
+                x[:, :, i, j] = torch.bernoulli(p, generator=generator)
+        return x
+
+
+def dependencies(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Which inputs each output depends on: ``(outputs, inputs)`` booleans, features flattened in raster order.
+
+    ``x (B, ...)`` is a batch of examples; entry (i, j) is True when ``|d out_i / d in_j| > 0`` for at least one
+    of them (a union, so that a unit that happens to be inactive at one input does not hide a connection).
+    Assumes examples do not interact (eval mode); one backward pass per output feature.
+    """
+    x = x.detach().clone().requires_grad_(True)
+    out = fn(x).flatten(1)
+    rows = [torch.autograd.grad(out[:, i].sum(), x, retain_graph=True)[0].flatten(1).abs().amax(0)
+            for i in range(out.shape[1])]
+    return torch.stack(rows) > 0
+
+
+def negative_log_likelihood(logits: torch.Tensor, images: torch.Tensor) -> float:
+    """Mean negative log-likelihood, in nats per image, of binary ``images`` under per-pixel ``logits``."""
+    return F.binary_cross_entropy_with_logits(logits, images, reduction="sum").item() / len(images)
+
+
+def independent_pixels_nll(images: torch.Tensor) -> float:
+    """The baseline: nats per image of a model drawing every pixel independently, 1 with the images' mean."""
+    p = images.mean().clamp(1e-6, 1 - 1e-6)
+    return -(images * p.log() + (1 - images) * (1 - p).log()).sum().item() / len(images)

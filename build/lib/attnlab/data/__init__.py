@@ -1,0 +1,14 @@
+"""Data for the book's experiments: generated from a seed, never downloaded."""
+
+from . import translation
+from .captions import Captions, shape_captions
+from .images import chelsea
+from .sequences import IGNORE, neighbour_difference, periodic_motifs
+from .sets import above_average_sets
+from .shapes import is_rectangle, rectangles
+from .translation import Translation, Vocab, sentence_pairs, translation_task
+
+__all__ = [
+    "IGNORE", "Captions", "Translation", "Vocab", "above_average_sets", "chelsea", "is_rectangle",
+    "neighbour_difference", "periodic_motifs", "rectangles", "sentence_pairs", "shape_captions", "translation", "translation_task",
+]

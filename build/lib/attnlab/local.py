@@ -1,0 +1,190 @@
+"""Local (block) self-attention, as in the Image Transformer (Parmar et al. 2018, section 3.2).
+
+Dense causal attention over T positions costs O(T^2) time and memory. Local attention splits the positions into
+query blocks and lets each block attend only to a nearby memory, so the cost is O(T x memory size). Both functions
+here compute block by block -- the dense (T, T) matrix is never built -- and equal dense attention under the mask
+that ``local_mask_1d`` / ``local_mask_2d`` describe (the tests check it), for any length or image size.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import _checks
+from .multihead import MultiHeadAttention
+from .softmax import masked_softmax
+
+
+def local_mask_1d(length: int, block_size: int, *, device: torch.device | str | None = None) -> torch.Tensor:
+    """``(T, T)``: query i may attend key j iff j <= i and j's block is i's block or the one before it."""
+    length = _checks.positive_int("local_mask_1d", "length", length)
+    block_size = _checks.positive_int("local_mask_1d", "block_size", block_size)
+    i = torch.arange(length, device=device)[:, None]
+    j = torch.arange(length, device=device)[None, :]
+    return (j <= i) & (j // block_size >= i // block_size - 1)
+
+
+def _check_qkv(fn: str, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, spatial: int) -> None:
+    for name, x in (("q", q), ("k", k), ("v", v)):
+        _checks.floating(fn, name, x, ndim=(spatial + 1, 8))
+    _checks.same_dtype_and_device(fn, q=q, k=k, v=v)
+    if q.shape != k.shape or q.shape[:-1] != v.shape[:-1]:
+        raise ValueError(f"{fn}(): q and k must have equal shapes and v the same positions, got q: "
+                         f"{_checks.shape(q)}, k: {_checks.shape(k)}, v: {_checks.shape(v)}")
+
+
+def local_attention_1d(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, block_size: int) -> torch.Tensor:
+    """Causal local self-attention over ``(..., T, d)`` in blocks of ``block_size``; returns ``(..., T, d_v)``.
+
+    Each query block attends to its own block (causally) and the previous one: scores ``(..., T/b, b, 2b)``.
+    """
+    _check_qkv("local_attention_1d", q, k, v, 1)
+    b = _checks.positive_int("local_attention_1d", "block_size", block_size)
+    *lead, n, d = q.shape
+    n_blocks = math.ceil(n / b)
+    pad = n_blocks * b - n  # padded positions come after every real query, so causality already hides them
+
+    def blocks(x: torch.Tensor) -> torch.Tensor:  # (..., T, c) -> (..., N, b, c)
+        return F.pad(x, (0, 0, 0, pad)).unflatten(-2, (n_blocks, b))
+
+    def with_previous(x: torch.Tensor) -> torch.Tensor:  # (..., N, b, c) -> (..., N, 2b, c): previous block, then own
+        return torch.cat([F.pad(x, (0, 0, 0, 0, 1, 0))[..., :-1, :, :], x], dim=-2)
+
+    qb = blocks(q)
+    kb, vb = with_previous(blocks(k)), with_previous(blocks(v))
+    row = torch.arange(b, device=q.device)[:, None]
+    col = torch.arange(2 * b, device=q.device)[None, :]
+    allowed = (col <= row + b).expand(n_blocks, b, 2 * b).clone()  # key at or before the query
+    allowed[0, :, :b] = False  # the first block has no previous block
+    weights = masked_softmax(qb @ kb.transpose(-2, -1) / math.sqrt(d), allowed)
+    return (weights @ vb).flatten(-3, -2)[..., :n, :]
+
+
+def local_mask_2d(
+    height: int, width: int, query_block: tuple[int, int], memory: tuple[int, int], *,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """``(HW, HW)`` in raster order: pixel (r, c) in query block (R, C) of size ``query_block = (h_q, w_q)`` may
+    attend pixel (r', c') iff (r', c') comes no later in raster order and lies in the block's memory: rows
+    ``[R h_q - h_m, (R + 1) h_q)`` and columns ``[C w_q - w_m, (C + 1) w_q + w_m)``, ``memory = (h_m, w_m)``."""
+    (h_q, w_q), (h_m, w_m) = _check_2d("local_mask_2d", height, width, query_block, memory)
+    r = torch.arange(height, device=device).repeat_interleave(width)
+    c = torch.arange(width, device=device).repeat(height)
+    R, C = (r // h_q)[:, None], (c // w_q)[:, None]
+    rows_ok = (r[None, :] >= R * h_q - h_m) & (r[None, :] < (R + 1) * h_q)
+    cols_ok = (c[None, :] >= C * w_q - w_m) & (c[None, :] < (C + 1) * w_q + w_m)
+    index = torch.arange(height * width, device=device)
+    return rows_ok & cols_ok & (index[None, :] <= index[:, None])
+
+
+def _check_2d(fn, height, width, query_block, memory) -> tuple[tuple[int, int], tuple[int, int]]:
+    _checks.positive_int(fn, "height", height)
+    _checks.positive_int(fn, "width", width)
+    h_q = _checks.positive_int(fn, "query_block[0]", query_block[0])
+    w_q = _checks.positive_int(fn, "query_block[1]", query_block[1])
+    h_m = _checks.positive_int(fn, "memory[0]", memory[0], minimum=0)
+    w_m = _checks.positive_int(fn, "memory[1]", memory[1], minimum=0)
+    if h_q > height or w_q > width:
+        raise ValueError(f"{fn}(): query_block {(h_q, w_q)} is larger than the image {(height, width)}")
+    return (h_q, w_q), (h_m, w_m)
+
+
+def local_attention_2d(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, query_block: tuple[int, int], memory: tuple[int, int],
+) -> torch.Tensor:
+    """Causal 2-D local self-attention over an image of features ``(..., H, W, d)``; returns ``(..., H, W, d_v)``.
+
+    Each ``h_q x w_q`` query block attends to the ``(h_m + h_q) x (w_q + 2 w_m)`` memory rectangle around it
+    (``local_mask_2d``), gathered with ``unfold``: scores ``(..., H/h_q, W/w_q, h_q w_q, memory size)``.
+    """
+    _check_qkv("local_attention_2d", q, k, v, 2)
+    *lead, height, width, d = q.shape
+    (h_q, w_q), (h_m, w_m) = _check_2d("local_attention_2d", height, width, query_block, memory)
+    n_r, n_c = math.ceil(height / h_q), math.ceil(width / w_q)
+    pad_h, pad_w = n_r * h_q - height, n_c * w_q - width
+
+    def query_blocks(x: torch.Tensor) -> torch.Tensor:  # (..., H, W, c) -> (..., n_r, n_c, h_q w_q, c)
+        x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h)).unflatten(-3, (n_r, h_q)).unflatten(-2, (n_c, w_q))
+        return x.transpose(-4, -3).flatten(-3, -2)
+
+    def memory_blocks(x: torch.Tensor) -> torch.Tensor:  # (..., H, W, c) -> (..., n_r, n_c, memory size, c)
+        x = F.pad(x, (0, 0, w_m, pad_w + w_m, h_m, pad_h))
+        x = x.unfold(-3, h_m + h_q, h_q).unfold(-3, w_q + 2 * w_m, w_q)  # (..., n_r, n_c, c, h, w)
+        return x.flatten(-2).transpose(-2, -1)
+
+    # raster index of every pixel, -1 for padding: which memory entries are real and come no later than the query
+    index = torch.arange(height * width, device=q.device).view(height, width, 1)
+    query_index = query_blocks(index + 1).squeeze(-1)[..., :, None] - 1
+    key_index = memory_blocks(index + 1).squeeze(-1)[..., None, :] - 1
+    allowed = (key_index >= 0) & (key_index <= query_index)
+    scores = query_blocks(q) @ memory_blocks(k).transpose(-2, -1) / math.sqrt(d)
+    out = masked_softmax(scores, allowed) @ memory_blocks(v)  # (..., n_r, n_c, h_q w_q, d_v)
+    out = out.unflatten(-2, (h_q, w_q)).transpose(-4, -3).flatten(-5, -4).flatten(-3, -2)
+    return out[..., :height, :width, :]
+
+
+class LocalSelfAttention(nn.Module):
+    """Multi-head causal self-attention where each position sees its own block and the previous one
+    (``local_attention_1d`` per head): ``(B, T, d_model) -> (B, T, d_model)``."""
+
+    def __init__(self, d_model: int, num_heads: int, block_size: int) -> None:
+        super().__init__()
+        self.heads = MultiHeadAttention(d_model, num_heads)  # for its projections and head split
+        self.block_size = _checks.positive_int("LocalSelfAttention", "block_size", block_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mha = self.heads
+        mha._check(x, x, x, None)
+        q, k, v = mha._split(mha.q_proj(x)), mha._split(mha.k_proj(x)), mha._split(mha.v_proj(x))
+        out = local_attention_1d(q, k, v, block_size=self.block_size)  # (B, H, T, d_head)
+        return mha.out_proj(out.transpose(1, 2).flatten(-2))
+
+
+class LocalImageTransformer(nn.Module):
+    """An autoregressive model of binary images (Image Transformer style, 1-D local attention in raster order).
+
+    ``(B, 1, H, W)`` in {0, 1} -> logits ``(B, 1, H, W)`` of p(pixel = 1 | earlier pixels). The input is shifted by
+    one position (a start token), embedded with a learned position, and passed through pre-norm blocks of
+    local self-attention and an MLP.
+    """
+
+    def __init__(self, size: int, d_model: int = 32, num_heads: int = 2, num_layers: int = 2,
+                 block_size: int = 16) -> None:
+        super().__init__()
+        self.size = _checks.positive_int("LocalImageTransformer", "size", size)
+        self.pixel = nn.Embedding(3, d_model)  # 0, 1, and 2 = start
+        self.position = nn.Embedding(size * size, d_model)
+        self.blocks = nn.ModuleList(
+            nn.ModuleDict({"norm1": nn.LayerNorm(d_model), "attn": LocalSelfAttention(d_model, num_heads, block_size),
+                           "norm2": nn.LayerNorm(d_model),
+                           "mlp": nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.ReLU(), nn.Linear(4 * d_model, d_model))})
+            for _ in range(num_layers))
+        self.head = nn.Linear(d_model, 1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        _checks.floating("LocalImageTransformer.forward", "images", images, ndim=4)
+        pixels = images.flatten(1).long()                                   # (B, T) raster order
+        shifted = torch.cat([torch.full_like(pixels[:, :1], 2), pixels[:, :-1]], dim=1)
+        h = self.pixel(shifted) + self.position(torch.arange(pixels.shape[1], device=images.device))
+        for block in self.blocks:
+            h = h + block["attn"](block["norm1"](h))
+            h = h + block["mlp"](block["norm2"](h))
+        return self.head(h).view_as(images)
+
+    @torch.no_grad()
+    def sample(self, n: int, *, prefix: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` images pixel by pixel in raster order; ``prefix (n, 1, r, size)`` fixes the first r rows."""
+        device = self.head.weight.device
+        x = torch.zeros(n, 1, self.size, self.size, device=device)
+        start = 0 if prefix is None else prefix.shape[-2] * self.size
+        if prefix is not None:
+            x[:, :, :prefix.shape[-2]] = prefix.to(device)
+        for t in range(start, self.size * self.size):
+            p = torch.sigmoid(self(x).flatten(1)[:, t])
+            x.view(n, -1)[:, t] = torch.bernoulli(p, generator=generator)
+        return x

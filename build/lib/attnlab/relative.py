@@ -1,0 +1,129 @@
+"""Relative positional self-attention with the Music Transformer's skewing trick (Huang et al. 2018).
+
+Each head learns one vector per relative distance, ``E_r`` with rows for distances -(L-1) .. 0 (causal attention
+never looks ahead). The logit of query i for key j gains ``q_i . E_r[j - i + L - 1]``:
+
+    Attention = softmax((Q K^T + S_rel) / sqrt(D)) V,    S_rel[i, j] = q_i . E_r[j - i + L - 1]  (j <= i)
+
+Shaw et al. (2018) gathered a (L, L, D) tensor of embeddings to compute S_rel; the skew computes ``Q E_r^T``
+(L x L) and moves every entry into place with a pad, a reshape and a slice: O(L^2) memory instead of O(L^2 D).
+``relative_logits`` folds the pad into E_r, so that a single (L, L+1) tensor is allocated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import _checks
+from .masks import causal_mask
+from .multihead import MultiHeadAttention
+from .positional import sinusoidal_encoding
+
+
+def skew(rel_logits: torch.Tensor) -> torch.Tensor:
+    """``(..., L, L)`` logits by relative distance -> by absolute key position.
+
+    Column r of ``rel_logits`` is distance r - (L - 1). Returns ``out[..., i, j] = rel_logits[..., i, j - i + L - 1]``
+    for j <= i; entries above the diagonal are left-overs of the reshape and must be masked. Steps: pad one zero
+    column on the left -> (L, L+1); reshape -> (L+1, L); drop the first row -> (L, L).
+    """
+    _checks.tensor("skew", "rel_logits", rel_logits, ndim=(2, 8))
+    *lead, n, m = rel_logits.shape
+    if n != m:
+        raise ValueError(f"skew(): rel_logits must be square in its last two dimensions, got {_checks.shape(rel_logits)}")
+    return _shift(F.pad(rel_logits, (1, 0)))  # (..., L, L+1) -> (..., L, L)
+
+
+def _shift(padded: torch.Tensor) -> torch.Tensor:
+    """The skew's reshape and slice: ``(..., L, L+1)`` with a zero first column -> ``(..., L, L)`` (a view)."""
+    *lead, n, _ = padded.shape
+    return padded.reshape(*lead, n + 1, n)[..., 1:, :]
+
+
+def relative_logits(q: torch.Tensor, E_r: torch.Tensor) -> torch.Tensor:
+    """``S_rel = skew(q @ E_r^T)`` with the skew's zero column padded onto ``E_r`` instead of onto the logits:
+    ``q @ [0; E_r]^T`` is already the padded ``(L, L+1)`` matrix, so one such tensor is allocated, not two.
+    ``q (..., L, D)``, ``E_r (..., L, D)`` (rows for distances -(L-1)..0)."""
+    return _shift(q @ F.pad(E_r, (0, 0, 1, 0)).transpose(-2, -1))
+
+
+def relative_logits_naive(q: torch.Tensor, E_r: torch.Tensor) -> torch.Tensor:
+    """The same ``S_rel`` by gathering an ``(L, L, D)`` tensor of embeddings (Shaw et al. 2018): for teaching and
+    testing only; zero above the diagonal. ``q (..., L, D)``, ``E_r (L, D)``."""
+    _checks.floating("relative_logits_naive", "q", q, ndim=(2, 8))
+    _checks.floating("relative_logits_naive", "E_r", E_r, ndim=2)
+    n = q.shape[-2]
+    if E_r.shape != (n, q.shape[-1]):
+        raise ValueError(f"relative_logits_naive(): E_r must be (L, D) = {(n, q.shape[-1])}, got {_checks.shape(E_r)}")
+    i, j = torch.arange(n, device=q.device)[:, None], torch.arange(n, device=q.device)[None, :]
+    gathered = E_r[(j - i + n - 1).clamp(max=n - 1)]  # (L, L, D): E_r for every pair; j > i is masked below
+    logits = torch.einsum("...id,ijd->...ij", q, gathered)
+    return logits.masked_fill(j > i, 0.0)
+
+
+class RelativeMultiHeadAttention(MultiHeadAttention):
+    """Causal multi-head self-attention with learned relative positions (one ``E_r`` per head), via ``skew``.
+
+    ``forward(x (B, L, d_model), mask=None, *, need_weights=False)`` with ``L <= max_len``; ``mask`` (True = may
+    attend) is combined with the causal mask. Projections as in ``MultiHeadAttention``.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, max_len: int, *, dropout: float = 0.0) -> None:
+        super().__init__(d_model, num_heads, dropout=dropout)
+        self.max_len = _checks.positive_int("RelativeMultiHeadAttention", "max_len", max_len)
+        self.E_r = nn.Parameter(torch.randn(num_heads, max_len, self.d_head) / math.sqrt(self.d_head))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, *,
+                need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        mask = self._check(x, x, x, mask)
+        n = x.shape[1]
+        if n > self.max_len:
+            raise ValueError(f"RelativeMultiHeadAttention.forward(): at most max_len={self.max_len} positions, "
+                             f"got shape {_checks.shape(x)}")
+        q, k, v = self._split(self.q_proj(x)), self._split(self.k_proj(x)), self._split(self.v_proj(x))
+        E_r = self.E_r[:, self.max_len - n:]                                 # (H, L, d_head): distances -(L-1)..0
+        bias = relative_logits(q, E_r.unsqueeze(0)) / math.sqrt(self.d_head)  # (B, H, L, L)
+        causal = causal_mask(n, device=x.device)
+        return self._attend(q, k, v, causal if mask is None else mask & causal, need_weights, bias)
+
+
+class CausalLM(nn.Module):
+    """A small causal language model whose only position information is either absolute (sinusoidal encodings
+    added to the embeddings) or relative (``RelativeMultiHeadAttention`` in every layer, no absolute positions).
+
+    ``forward(tokens (B, T)) -> logits (B, T, vocab)`` for the next token; pre-norm blocks of attention and MLP.
+    """
+
+    def __init__(self, vocab: int, *, positions: str, max_len: int, d_model: int = 64, num_heads: int = 4,
+                 num_layers: int = 2) -> None:
+        super().__init__()
+        if positions not in ("absolute", "relative"):
+            raise ValueError(f"CausalLM(): positions must be 'absolute' or 'relative', got {positions!r}")
+        self.positions, self.max_len = positions, _checks.positive_int("CausalLM", "max_len", max_len)
+        self.embed = nn.Embedding(vocab, d_model)
+        attention = (lambda: RelativeMultiHeadAttention(d_model, num_heads, max_len)) if positions == "relative" \
+            else (lambda: MultiHeadAttention(d_model, num_heads))
+        self.blocks = nn.ModuleList(
+            nn.ModuleDict({"norm1": nn.LayerNorm(d_model), "attn": attention(), "norm2": nn.LayerNorm(d_model),
+                           "mlp": nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.ReLU(), nn.Linear(4 * d_model, d_model))})
+            for _ in range(num_layers))
+        self.head = nn.Linear(d_model, vocab)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        _checks.tensor("CausalLM.forward", "tokens", tokens, ndim=2)
+        n = tokens.shape[1]
+        if n > self.max_len:
+            raise ValueError(f"CausalLM.forward(): at most max_len={self.max_len} positions, got {n}")
+        h = self.embed(tokens)
+        if self.positions == "absolute":
+            h = h + sinusoidal_encoding(n, h.shape[-1], device=h.device, dtype=h.dtype)
+        causal = causal_mask(n, device=tokens.device)
+        for block in self.blocks:
+            x = block["norm1"](h)
+            h = h + (block["attn"](x)[0] if self.positions == "relative" else block["attn"](x, x, x, causal)[0])
+            h = h + block["mlp"](block["norm2"](h))
+        return self.head(h)

@@ -1,0 +1,129 @@
+"""Alignment (score) functions: how well does each query match each key?
+
+Every function here maps queries ``q (..., Tq, d_q)`` and keys ``k (..., Tk, d_k)`` to scores ``(..., Tq, Tk)``;
+``masked_softmax`` turns a row of scores into attention weights. The leading dimensions of ``q`` and ``k`` must be
+equal (batch, heads).
+
+| name         | score(q, k)                      | source                                   |
+|--------------|----------------------------------|------------------------------------------|
+| `dot`        | q . k                            | Luong et al. 2015 ("dot")                |
+| `scaled_dot` | q . k / sqrt(d)                  | Vaswani et al. 2017, eq. 1               |
+| `General`    | q^T W k                          | Luong et al. 2015 ("general")            |
+| `Additive`   | v^T tanh(W q + U k)              | Bahdanau et al. 2015, appendix A.1.2     |
+| `Concat`     | v^T tanh(W [q; k])               | Luong et al. 2015 ("concat")             |
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from . import _checks
+
+
+def _check_pair(fn: str, q: torch.Tensor, k: torch.Tensor, *, same_width: bool) -> None:
+    _checks.floating(fn, "q", q, ndim=(2, 8))
+    _checks.floating(fn, "k", k, ndim=(2, 8))
+    _checks.same_dtype_and_device(fn, q=q, k=k)
+    if q.shape[:-2] != k.shape[:-2]:
+        raise ValueError(
+            f"{fn}(): q and k must have the same leading (batch) dimensions, "
+            f"got q: {_checks.shape(q)}, k: {_checks.shape(k)}"
+        )
+    if same_width and q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            f"{fn}(): key has width {k.shape[-1]} but query has width {q.shape[-1]} "
+            f"(q: {_checks.shape(q)}, k: {_checks.shape(k)})"
+        )
+
+
+def _check_width(fn: str, name: str, x: torch.Tensor, expected: int) -> None:
+    if x.shape[-1] != expected:
+        raise ValueError(f"{fn}(): {name} must have width {expected}, got shape {_checks.shape(x)}")
+
+
+def dot(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """Dot-product scores ``q k^T``: ``(..., Tq, d)``, ``(..., Tk, d)`` -> ``(..., Tq, Tk)``."""
+    _check_pair("dot", q, k, same_width=True)
+    return q @ k.transpose(-2, -1)
+
+
+def scaled_dot(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """``q k^T / sqrt(d)``: for q, k with unit-variance components the scores keep unit variance."""
+    _check_pair("scaled_dot", q, k, same_width=True)
+    return q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+
+
+class General(nn.Module):
+    """Luong's bilinear ("general") score ``q^T W k`` with a learned ``W`` of shape ``(d_q, d_k)``.
+
+    With ``W = I`` it is the dot score. Computed as ``q . (W k)`` so each key is projected once.
+    """
+
+    def __init__(self, d_q: int, d_k: int | None = None) -> None:
+        super().__init__()
+        self.d_q = _checks.positive_int("General", "d_q", d_q)
+        self.d_k = d_q if d_k is None else _checks.positive_int("General", "d_k", d_k)
+        self.W = nn.Linear(self.d_k, self.d_q, bias=False)  # weight (d_q, d_k): W k
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        _check_pair("General", q, k, same_width=False)
+        _check_width("General", "q", q, self.d_q)
+        _check_width("General", "k", k, self.d_k)
+        return q @ self.W(k).transpose(-2, -1)
+
+
+class Additive(nn.Module):
+    """Bahdanau's additive score ``v^T tanh(W q + U k)`` with a hidden layer of width ``d_hidden``.
+
+    In Bahdanau et al. the query is the *previous* decoder state s_{i-1} and ``U k`` can be precomputed once per
+    source sentence. Broadcasting ``(..., Tq, 1, h) + (..., 1, Tk, h)`` builds a ``(..., Tq, Tk, h)`` tensor.
+    """
+
+    def __init__(self, d_q: int, d_k: int, d_hidden: int) -> None:
+        super().__init__()
+        self.d_q = _checks.positive_int("Additive", "d_q", d_q)
+        self.d_k = _checks.positive_int("Additive", "d_k", d_k)
+        d_hidden = _checks.positive_int("Additive", "d_hidden", d_hidden)
+        self.W = nn.Linear(self.d_q, d_hidden, bias=False)
+        self.U = nn.Linear(self.d_k, d_hidden, bias=False)
+        self.v = nn.Linear(d_hidden, 1, bias=False)
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, *, u_k: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores ``(..., Tq, Tk)``. A decoder that scores the same keys at every step passes ``u_k = self.U(k)``,
+        computed once per source sentence, instead of recomputing it."""
+        _check_pair("Additive", q, k, same_width=False)
+        _check_width("Additive", "q", q, self.d_q)
+        _check_width("Additive", "k", k, self.d_k)
+        hidden = torch.tanh(self.W(q).unsqueeze(-2) + (self.U(k) if u_k is None else u_k).unsqueeze(-3))
+        return self.v(hidden).squeeze(-1)
+
+
+class Concat(nn.Module):
+    """Luong's concat score ``v^T tanh(W [q; k])``, built literally from every (query, key) concatenation.
+
+    Splitting ``W = [W_1 W_2]`` shows it equals ``Additive`` with ``W = W_1``, ``U = W_2``; this class does not
+    take that shortcut, so the identity is a real check (it materialises ``(..., Tq, Tk, d_q + d_k)``).
+    """
+
+    def __init__(self, d_q: int, d_k: int, d_hidden: int) -> None:
+        super().__init__()
+        self.d_q = _checks.positive_int("Concat", "d_q", d_q)
+        self.d_k = _checks.positive_int("Concat", "d_k", d_k)
+        d_hidden = _checks.positive_int("Concat", "d_hidden", d_hidden)
+        self.W = nn.Linear(self.d_q + self.d_k, d_hidden, bias=False)
+        self.v = nn.Linear(d_hidden, 1, bias=False)
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        _check_pair("Concat", q, k, same_width=False)
+        _check_width("Concat", "q", q, self.d_q)
+        _check_width("Concat", "k", k, self.d_k)
+        *lead, n_q, _ = q.shape
+        n_k = k.shape[-2]
+        pairs = torch.cat(
+            [q.unsqueeze(-2).expand(*lead, n_q, n_k, self.d_q), k.unsqueeze(-3).expand(*lead, n_q, n_k, self.d_k)],
+            dim=-1,
+        )
+        return self.v(torch.tanh(self.W(pairs))).squeeze(-1)

@@ -1,0 +1,62 @@
+"""The self-attention layer: queries, keys and values all computed from the same sequence.
+
+In a translation model the query is the decoder's state and the keys and values are the encoder's states. Let one
+sequence X play every role and you get self-attention, six steps (Vaswani et al. 2017, section 3.2.1):
+
+    Q = X W_Q,  K = X W_K,  E = Q K^T / sqrt(d_k),  A = softmax(E),  V = X W_V,  out = A V
+
+Without positional information it is permutation equivariant: shuffling the rows of X shuffles the rows of the
+output the same way, and the rows and columns of A.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import _checks
+from .attention import attention
+
+
+class SelfAttention(nn.Module):
+    """One head of self-attention without output projection: ``(..., T, d_model) -> (..., T, d_v)``, weights
+    ``(..., T, T)``. ``mask`` is boolean (True = may attend), broadcasting to ``(..., T, T)``."""
+
+    def __init__(self, d_model: int, d_k: int | None = None, d_v: int | None = None, *, bias: bool = False) -> None:
+        super().__init__()
+        self.d_model = _checks.positive_int("SelfAttention", "d_model", d_model)
+        d_k = d_model if d_k is None else _checks.positive_int("SelfAttention", "d_k", d_k)
+        d_v = d_model if d_v is None else _checks.positive_int("SelfAttention", "d_v", d_v)
+        self.W_q = nn.Linear(d_model, d_k, bias=bias)
+        self.W_k = nn.Linear(d_model, d_k, bias=bias)
+        self.W_v = nn.Linear(d_model, d_v, bias=bias)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        _checks.floating("SelfAttention.forward", "x", x, ndim=(2, 8))
+        if x.shape[-1] != self.d_model:
+            raise ValueError(f"SelfAttention.forward(): x must have width {self.d_model}, got shape {_checks.shape(x)}")
+        return attention(self.W_q(x), self.W_k(x), self.W_v(x), mask)
+
+
+class SetClassifier(nn.Module):
+    """A label per element of a set: ``(B, N)`` numbers -> ``(B, N)`` logits, for any set size N.
+
+    Each element is embedded on its own (an MLP of its value); with ``use_attention`` a self-attention layer lets
+    every element see the whole set, and the head reads ``[element; what it attended to]``. No positions are
+    used, so the model is permutation equivariant: it treats its input as a set.
+    """
+
+    def __init__(self, d_model: int = 32, *, use_attention: bool = True) -> None:
+        super().__init__()
+        d_model = _checks.positive_int("SetClassifier", "d_model", d_model)
+        self.embed = nn.Sequential(nn.Linear(1, d_model), nn.ReLU(), nn.Linear(d_model, d_model))
+        self.attention = SelfAttention(d_model) if use_attention else None
+        width = 2 * d_model if use_attention else d_model
+        self.head = nn.Sequential(nn.Linear(width, d_model), nn.ReLU(), nn.Linear(d_model, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _checks.floating("SetClassifier.forward", "x", x, ndim=2)
+        h = self.embed(x.unsqueeze(-1))
+        if self.attention is not None:
+            h = torch.cat([h, self.attention(h)[0]], dim=-1)
+        return self.head(h).squeeze(-1)

@@ -1,0 +1,304 @@
+"""RNN encoder-decoders: the single-context-vector bottleneck and the attention decoders that removed it.
+
+- ``Encoder``: a GRU over the source (optionally bidirectional) returning every state -- the *annotations* h_j --
+  and a summary of the sentence.
+- ``Decoder``: the bottleneck (Cho et al. 2014; Sutskever et al. 2014): the summary is the only thing the decoder
+  knows about the source; it initialises the state and is fed at every step.
+- ``AttentionDecoder``: at every target step a fresh context vector ``c_i = sum_j alpha_ij h_j`` with weights from an
+  alignment score, in Bahdanau's order (score with the *previous* state s_{i-1}, then update the state with c_i;
+  Bahdanau et al. 2015, appendix A) or Luong's (update the state, score with the *current* state h_t, then
+  h~_t = tanh(W_c [c_t; h_t]); Luong et al. 2015, section 3.1).
+- ``Seq2Seq``: encoder + decoder with teacher forcing, and ``next_log_probs`` for ``attnlab.decoding``.
+
+Shapes: source ids ``(B, S)`` with lengths ``(B,)``; target ids ``(B, T)``; logits ``(B, T, V)``; attention weights
+``(B, T, S)``, exactly zero at padded source positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from . import _checks, scores
+from .data.sequences import IGNORE
+from .data.translation import BOS, EOS, PAD, Batch, Translation
+from .decoding import greedy_batch, incremental
+from .masks import padding_mask
+from .softmax import masked_softmax
+from .train import exact_match, token_accuracy
+
+SCORES = ("additive", "dot", "scaled_dot", "general", "concat")
+ORDERS = ("bahdanau", "luong")
+
+
+class Encoder(nn.Module):
+    """Embedding + GRU. ``forward(src (B, S), lengths (B,)) -> (annotations (B, S, d_out), summary (B, d_out))``.
+
+    ``d_out = d_hidden`` (unidirectional) or ``2 d_hidden`` (bidirectional: forward and backward states
+    concatenated, Bahdanau et al. 2015 section 3.2). The summary is the last forward state (and the backward state
+    at the first word): the single vector a plain decoder gets. Padded positions are skipped (packed sequences).
+    """
+
+    def __init__(self, vocab_size: int, d_embed: int, d_hidden: int, *, bidirectional: bool = False) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(_checks.positive_int("Encoder", "vocab_size", vocab_size), d_embed, padding_idx=PAD)
+        self.rnn = nn.GRU(d_embed, _checks.positive_int("Encoder", "d_hidden", d_hidden), batch_first=True,
+                          bidirectional=bidirectional)
+        self.d_out = d_hidden * (2 if bidirectional else 1)
+
+    def forward(self, src: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        _check_ids("Encoder", "src", src)
+        if lengths.shape != src.shape[:1] or int(lengths.min()) < 1 or int(lengths.max()) > src.shape[1]:
+            raise ValueError(f"Encoder(): lengths must be (B,) = ({src.shape[0]},) in [1, {src.shape[1]}], "
+                             f"got {lengths.tolist()}")
+        packed = pack_padded_sequence(self.embed(src), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, last = self.rnn(packed)
+        annotations, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+        return annotations, torch.cat(list(last), dim=-1)  # last: (directions, B, d_hidden)
+
+
+def _check_ids(fn: str, name: str, ids: object) -> None:
+    _checks.tensor(fn, name, ids, ndim=2)
+    if ids.dtype != torch.long:
+        raise TypeError(f"{fn}(): {name} must hold token ids (torch.long), got dtype {ids.dtype}")
+
+
+@dataclass
+class Source:
+    """What a decoder may read of an encoded batch: ``annotations (B, S, d_enc)``, ``summary (B, d_enc)``, the
+    ``mask (B, S)`` of real source tokens, and ``u_k (B, S, d_attention)``, the additive score's key projection
+    computed once per sentence (Bahdanau et al. 2015, appendix A.1.2) or None."""
+
+    annotations: torch.Tensor
+    summary: torch.Tensor
+    mask: torch.Tensor
+    u_k: torch.Tensor | None = None
+
+    def expand(self, n: int) -> Source:
+        """The same single sentence for ``n`` rows (beam search)."""
+        return Source(*(None if t is None else t.expand(n, *t.shape[1:]) for t in
+                        (self.annotations, self.summary, self.mask, self.u_k)))
+
+
+def _check_width(fn: str, name: str, x: torch.Tensor, expected: int) -> None:
+    if x.shape[-1] != expected:
+        raise ValueError(f"{fn}(): {name} has width {x.shape[-1]} but the decoder was built for d_enc = {expected} "
+                         f"(shape {_checks.shape(x)})")
+
+
+class Decoder(nn.Module):
+    """The bottleneck decoder: GRU over ``[embed(y_{i-1}); c]`` with ONE context ``c`` = the encoder's summary,
+    which also initialises the state (Cho et al. 2014). It cannot look back at the annotations.
+
+    ``forward(tgt_in (B, T), source) -> (logits (B, T, V), None)``; ``step(y_prev (B,), state (B, d_hidden), source)
+    -> (logits (B, V), state, None)`` does one position of the same computation.
+    """
+
+    def __init__(self, vocab_size: int, d_embed: int, d_hidden: int, d_enc: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(_checks.positive_int("Decoder", "vocab_size", vocab_size), d_embed, padding_idx=PAD)
+        self.d_enc = _checks.positive_int("Decoder", "d_enc", d_enc)
+        self.init = nn.Linear(d_enc, d_hidden)
+        self.rnn = nn.GRU(d_embed + d_enc, d_hidden, batch_first=True)
+        self.out = nn.Linear(d_hidden + d_enc, vocab_size)
+
+    def read(self, annotations: torch.Tensor, summary: torch.Tensor, mask: torch.Tensor) -> Source:
+        _check_width("Decoder", "summary", summary, self.d_enc)
+        return Source(annotations, summary, mask)
+
+    def start(self, source: Source) -> torch.Tensor:
+        return torch.tanh(self.init(source.summary))
+
+    def forward(self, tgt_in: torch.Tensor, source: Source) -> tuple[torch.Tensor, None]:
+        context = source.summary.unsqueeze(1).expand(-1, tgt_in.shape[1], -1)
+        states, _ = self.rnn(torch.cat([self.embed(tgt_in), context], dim=-1), self.start(source)[None])
+        return self.out(torch.cat([states, context], dim=-1)), None
+
+    def step(self, y_prev: torch.Tensor, state: torch.Tensor, source: Source
+             ) -> tuple[torch.Tensor, torch.Tensor, None]:
+        state = self.rnn(torch.cat([self.embed(y_prev), source.summary], dim=-1)[:, None], state[None])[1][0]
+        return self.out(torch.cat([state, source.summary], dim=-1)), state, None
+
+
+def alignment(score: str, d_query: int, d_key: int, d_attention: int) -> nn.Module | Callable[..., torch.Tensor]:
+    """The score function named ``score`` for queries of width ``d_query`` and keys of width ``d_key``.
+
+    ``dot`` and ``scaled_dot`` need ``d_query == d_key``; ``additive`` and ``concat`` use a hidden layer of width
+    ``d_attention``.
+    """
+    _checks.choice("alignment", "score", score, SCORES)
+    if score in ("dot", "scaled_dot"):
+        if d_query != d_key:
+            raise ValueError(f"alignment(): the {score!r} score needs equal query and key widths, "
+                             f"got d_query = {d_query} (decoder hidden size) and d_key = {d_key} (encoder output)")
+        return getattr(scores, score)
+    if score == "general":
+        return scores.General(d_query, d_key)
+    return (scores.Additive if score == "additive" else scores.Concat)(d_query, d_key, d_attention)
+
+
+class AttentionDecoder(nn.Module):
+    """A GRU decoder that computes a new context vector at every step.
+
+    ``order="bahdanau"``: e_ij = score(s_{i-1}, h_j); c_i = sum_j alpha_ij h_j; s_i = GRU([embed(y_{i-1}); c_i],
+    s_{i-1}); logits from [s_i; c_i] (Bahdanau et al. 2015, appendix A.2). ``order="luong"``: h_t =
+    GRU(embed(y_{t-1}), h_{t-1}); e_ts = score(h_t, h_s); h~_t = tanh(W_c [c_t; h_t]); logits = W_s h~_t (Luong et
+    al. 2015, eq. 5-6; without input feeding, so in training the GRU runs over the whole target at once).
+
+    ``forward(tgt_in (B, T), source) -> (logits (B, T, V), weights (B, T, S))``;
+    ``step(y_prev (B,), state (B, d_hidden), source) -> (logits (B, V), state, weights (B, S))``.
+    """
+
+    def __init__(self, vocab_size: int, d_embed: int, d_hidden: int, d_enc: int, *, score: str = "additive",
+                 order: str = "bahdanau", d_attention: int | None = None) -> None:
+        super().__init__()
+        self.order = _checks.choice("AttentionDecoder", "order", order, ORDERS)
+        self.d_enc = _checks.positive_int("AttentionDecoder", "d_enc", d_enc)
+        self.score_name = score
+        self.score = alignment(score, d_hidden, d_enc, d_attention or d_hidden)
+        self.embed = nn.Embedding(_checks.positive_int("AttentionDecoder", "vocab_size", vocab_size), d_embed,
+                                  padding_idx=PAD)
+        self.init = nn.Linear(d_enc, d_hidden)
+        if order == "bahdanau":
+            self.cell = nn.GRUCell(d_embed + d_enc, d_hidden)
+            self.out = nn.Linear(d_hidden + d_enc, vocab_size)
+        else:
+            self.rnn = nn.GRU(d_embed, d_hidden, batch_first=True)
+            self.combine = nn.Linear(d_enc + d_hidden, d_hidden)  # W_c
+            self.out = nn.Linear(d_hidden, vocab_size)  # W_s
+
+    def read(self, annotations: torch.Tensor, summary: torch.Tensor, mask: torch.Tensor) -> Source:
+        _check_width("AttentionDecoder", "annotations", annotations, self.d_enc)
+        u_k = self.score.U(annotations) if isinstance(self.score, scores.Additive) else None
+        return Source(annotations, summary, mask, u_k)
+
+    def start(self, source: Source) -> torch.Tensor:
+        return torch.tanh(self.init(source.summary))
+
+    def attend(self, query: torch.Tensor, source: Source) -> tuple[torch.Tensor, torch.Tensor]:
+        """Queries ``(B, T, d_hidden)`` -> contexts ``(B, T, d_enc)`` and weights ``(B, T, S)``, exactly zero at
+        padded source positions."""
+        keys = {} if source.u_k is None else {"u_k": source.u_k}
+        weights = masked_softmax(self.score(query, source.annotations, **keys), source.mask[:, None, :])
+        return weights @ source.annotations, weights
+
+    def _luong_logits(self, states: torch.Tensor, source: Source) -> tuple[torch.Tensor, torch.Tensor]:
+        contexts, weights = self.attend(states, source)  # score with the current state h_t
+        return self.out(torch.tanh(self.combine(torch.cat([contexts, states], dim=-1)))), weights
+
+    def step(self, y_prev: torch.Tensor, state: torch.Tensor, source: Source
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        embedded = self.embed(y_prev)
+        if self.order == "luong":
+            state = self.rnn(embedded[:, None], state[None])[1][0]
+            logits, weights = self._luong_logits(state[:, None], source)
+            return logits[:, 0], state, weights[:, 0]
+        context, weights = self.attend(state[:, None], source)  # score with the previous state s_{i-1}
+        state = self.cell(torch.cat([embedded, context[:, 0]], dim=-1), state)
+        return self.out(torch.cat([state, context[:, 0]], dim=-1)), state, weights[:, 0]
+
+    def forward(self, tgt_in: torch.Tensor, source: Source) -> tuple[torch.Tensor, torch.Tensor]:
+        state = self.start(source)
+        if self.order == "luong":
+            states, _ = self.rnn(self.embed(tgt_in), state[None])
+            return self._luong_logits(states, source)
+        logits, weights = [], []
+        for i in range(tgt_in.shape[1]):
+            step_logits, state, alpha = self.step(tgt_in[:, i], state, source)
+            logits.append(step_logits)
+            weights.append(alpha)
+        return torch.stack(logits, 1), torch.stack(weights, 1)
+
+
+class Seq2Seq(nn.Module):
+    """Encoder + decoder. ``forward(src, src_lengths, tgt_in) -> (logits (B, T, V), weights (B, T, S) or None)``
+    with teacher forcing (the decoder reads the true previous token)."""
+
+    def __init__(self, encoder: Encoder, decoder: Decoder | AttentionDecoder) -> None:
+        super().__init__()
+        if decoder.d_enc != encoder.d_out:
+            raise ValueError(f"Seq2Seq(): the decoder expects encoder outputs of width {decoder.d_enc}, "
+                             f"the encoder gives {encoder.d_out}")
+        self.encoder, self.decoder = encoder, decoder
+
+    @classmethod
+    def build(cls, src_vocab: int, tgt_vocab: int, *, attention: str | None = "additive", order: str | None = None,
+              d_embed: int = 32, d_hidden: int = 64, bidirectional: bool = True) -> Seq2Seq:
+        """A model in one line: ``attention=None`` gives the bottleneck; otherwise the score name, with
+        ``order`` defaulting to Bahdanau's for the additive score and Luong's for the others. The decoder's
+        hidden size is the encoder's output width (``2 d_hidden`` when bidirectional), so every score fits."""
+        encoder = Encoder(src_vocab, d_embed, d_hidden, bidirectional=bidirectional)
+        if attention is None:
+            return cls(encoder, Decoder(tgt_vocab, d_embed, encoder.d_out, encoder.d_out))
+        order = order or ("bahdanau" if attention == "additive" else "luong")
+        return cls(encoder, AttentionDecoder(tgt_vocab, d_embed, encoder.d_out, encoder.d_out, score=attention,
+                                             order=order, d_attention=d_hidden))
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Source:
+        annotations, summary = self.encoder(src, src_lengths)
+        return self.decoder.read(annotations, summary, padding_mask(src_lengths, src.shape[1]))
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        _check_ids("Seq2Seq", "tgt_in", tgt_in)
+        return self.decoder(tgt_in, self.encode(src, src_lengths))
+
+    def next_log_probs(self, src: torch.Tensor, src_lengths: torch.Tensor | None = None
+                       ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The function ``prefixes (N, t) -> (N, V)`` (next-token log-probabilities) that ``attnlab.decoding``
+        expects, for source ids ``src (S,)`` (one sentence, N prefixes of it, as in beam search) or ``src (B, S)``
+        with ``src_lengths`` (N = B, row b continues sentence b, as in ``greedy_batch``).
+
+        The source is encoded once; ``attnlab.decoding.incremental`` keeps the decoder states between calls.
+        """
+        _checks.tensor("next_log_probs", "src", src, ndim=(1, 2))
+        if src.ndim == 1:
+            src, src_lengths = src[None], torch.tensor([src.shape[0]], device=src.device)
+        elif src_lengths is None:
+            raise ValueError("next_log_probs(): a batch of sources (B, S) needs src_lengths (B,)")
+        with torch.no_grad():
+            source = self.encode(src, src_lengths)
+        rows = lambda n: source if n == src.shape[0] else source.expand(n)  # noqa: E731
+
+        def step(tokens: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            logits, state, _ = self.decoder.step(tokens.to(src.device), state, rows(tokens.shape[0]))
+            return logits, state
+
+        return incremental(lambda n: self.decoder.start(rows(n)), step, src.shape[0])
+
+
+# Training and evaluation, for any model with forward(src, src_lengths, tgt_in) -> (logits, weights) and
+# next_log_probs(src, src_lengths) (Seq2Seq here, the Transformer later).
+
+def loss(model: nn.Module, batch: Batch, *, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Teacher-forced cross-entropy of ``batch.tgt_out`` (padding ignored)."""
+    logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)
+    return F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=IGNORE,
+                           label_smoothing=label_smoothing)
+
+
+def translate(model: nn.Module, src: torch.Tensor, src_lengths: torch.Tensor, *, max_len: int) -> list[list[int]]:
+    """Greedy translations (target ids, ``<eos>`` excluded) of a batch of sources ``src (B, S)``."""
+    ids = greedy_batch(model.next_log_probs(src, src_lengths), src.shape[0], bos=BOS, eos=EOS, max_len=max_len)
+    return [row[:-1] if row and row[-1] == EOS else row for row in ids]
+
+
+def evaluate(model: nn.Module, data: Translation, *, batch_size: int = 500, device: torch.device | str | None = None
+             ) -> dict[str, float]:
+    """Token accuracy (teacher forced) and exact match (greedy, free running) of ``model`` on ``data``."""
+    device = device or next(model.parameters()).device
+    predicted, correct, total = [], 0.0, 0
+    for start in range(0, len(data), batch_size):
+        batch = data.batch(range(start, min(start + batch_size, len(data))), device)
+        logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)
+        keep = (batch.tgt_out != IGNORE).sum().item()
+        correct += token_accuracy(logits, batch.tgt_out) * keep
+        total += keep
+        predicted += translate(model, batch.src, batch.src_lengths, max_len=batch.tgt_out.shape[1] + 5)
+    targets = [data.tgt_vocab.encode(t) for _, t in data.pairs]
+    return {"token_accuracy": correct / total, "exact_match": exact_match(predicted, targets)}

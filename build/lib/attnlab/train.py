@@ -1,0 +1,96 @@
+"""One small fit loop for the whole book: Adam, gradient clipping, an optional learning-rate schedule, a progress
+bar, and a history of losses and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import _checks
+from .data.sequences import IGNORE
+
+
+@dataclass
+class History:
+    """What ``fit`` recorded: the loss of every step, and each metric of ``evaluate`` as ``(step, value)`` pairs."""
+
+    loss: list[float] = field(default_factory=list)
+    metrics: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+
+    def last(self, name: str) -> float:
+        """The latest value of metric ``name``."""
+        return self.metrics[name][-1][1]
+
+
+def fit(
+    model: nn.Module,
+    loss_fn: Callable[[nn.Module, int], torch.Tensor],
+    *,
+    steps: int,
+    lr: float = 1e-3,
+    clip: float | None = 1.0,
+    schedule: Callable[[int], float] | None = None,
+    evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
+    eval_every: int | None = None,
+    progress: bool = True,
+    desc: str = "training",
+) -> History:
+    """Train ``model`` for ``steps`` Adam steps; ``loss_fn(model, step)`` draws a batch and returns its loss.
+
+    The batch lives wherever ``loss_fn`` puts it: build it on the model's device and the same loop runs on CPU or
+    GPU. Gradients are clipped to norm ``clip`` (None: no clipping); ``schedule(step)`` multiplies ``lr`` (e.g. a
+    warm-up). ``evaluate(model)`` -> ``{name: value}`` runs in evaluation mode without gradients every
+    ``eval_every`` steps and after the last one. The model is in training mode during the loop and in evaluation
+    mode afterwards. The progress bar (``tqdm.auto``: a widget in Jupyter, text elsewhere) shows a running loss and
+    the latest metrics.
+    """
+    steps = _checks.positive_int("fit", "steps", steps)
+    if eval_every is not None:
+        _checks.positive_int("fit", "eval_every", eval_every)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule) if schedule is not None else None
+    history = History()
+    model.train()
+    with tqdm(range(steps), desc=desc, disable=not progress) as bar:
+        for step in bar:
+            loss = loss_fn(model, step)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            history.loss.append(loss.item())
+            last = step == steps - 1
+            if evaluate is not None and (last or (eval_every is not None and (step + 1) % eval_every == 0)):
+                model.eval()
+                with torch.no_grad():
+                    for name, value in evaluate(model).items():
+                        history.metrics.setdefault(name, []).append((step + 1, float(value)))
+                model.train()
+            if step % 50 == 0 or last:
+                recent = history.loss[-50:]
+                bar.set_postfix(loss=f"{sum(recent) / len(recent):.4f}",
+                                **{name: f"{values[-1][1]:.3f}" for name, values in history.metrics.items()})
+    model.eval()
+    return history
+
+
+def token_accuracy(logits: torch.Tensor, targets: torch.Tensor, ignore_index: int = IGNORE) -> float:
+    """Fraction of target tokens (``targets (...)``, skipping ``ignore_index``) that are the argmax of
+    ``logits (..., V)``."""
+    keep = targets != ignore_index
+    return (logits.argmax(-1)[keep] == targets[keep]).float().mean().item()
+
+
+def exact_match(predicted: Sequence[Sequence[int]], targets: Sequence[Sequence[int]]) -> float:
+    """Fraction of sequences predicted exactly, token for token (lengths included)."""
+    if len(predicted) != len(targets) or not targets:
+        raise ValueError(f"exact_match(): expected two equally long, non-empty lists, got {len(predicted)} "
+                         f"and {len(targets)} sequences")
+    return sum(list(p) == list(t) for p, t in zip(predicted, targets)) / len(targets)

@@ -1,0 +1,170 @@
+"""Attention over images: self-attention inside a CNN (SAGAN) and captioning with attention (Show, Attend and Tell).
+
+Self-attention inside a convolutional network (SAGAN: Zhang et al. 2018, section 3).
+
+A feature map ``x (B, C, H, W)`` is a set of HW vectors. 1x1 convolutions -- the same linear map at every pixel --
+turn it into queries and keys (C -> C/reduction) and values (C -> C); every pixel attends to every pixel, and the
+result is added back with a learned weight that starts at zero:
+
+    s_ij = g(x_i) . f(x_j),   beta_i = softmax_j(s_ij),   o_i = sum_j beta_ij h(x_j),   y = gamma * o + x
+
+(SAGAN's scores are not divided by sqrt(d).) With gamma = 0 the block is exactly the identity at initialisation,
+so it can be inserted into a trained network without changing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import _checks
+from .attention import attention
+from .decoding import incremental
+from .scores import Additive
+
+
+class SelfAttention2d(nn.Module):
+    """``forward(x (B, C, H, W), return_attention=False) -> y (B, C, H, W)`` and, on request, the attention
+    ``(B, HW, HW)`` (row i: where pixel i looks, pixels in raster order)."""
+
+    def __init__(self, channels: int, reduction: int = 8) -> None:
+        super().__init__()
+        self.channels = _checks.positive_int("SelfAttention2d", "channels", channels)
+        reduction = _checks.positive_int("SelfAttention2d", "reduction", reduction)
+        if channels < reduction:
+            raise ValueError(f"SelfAttention2d(): channels={channels} must be >= reduction={reduction} "
+                             f"(queries and keys have channels // reduction features)")
+        self.query = nn.Conv2d(channels, channels // reduction, 1)  # g in the paper
+        self.key = nn.Conv2d(channels, channels // reduction, 1)    # f
+        self.value = nn.Conv2d(channels, channels, 1)               # h
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor, return_attention: bool = False):
+        _checks.floating("SelfAttention2d.forward", "x", x, ndim=4)
+        if x.shape[1] != self.channels:
+            raise ValueError(f"SelfAttention2d.forward(): x must have {self.channels} channels, got shape "
+                             f"{_checks.shape(x)}")
+        pixels = lambda t: t.flatten(2).transpose(1, 2)  # noqa: E731  (B, c, H, W) -> (B, HW, c)
+        out, weights = attention(pixels(self.query(x)), pixels(self.key(x)), pixels(self.value(x)), scale=1.0)
+        y = self.gamma * out.transpose(1, 2).reshape(x.shape) + x
+        return (y, weights) if return_attention else y
+
+
+def colour_texture_features(images: torch.Tensor, patch: int = 8) -> torch.Tensor:
+    """A fixed (untrained) convolutional feature grid: ``(B, 3, H, W)`` -> ``(B, 6, H/patch, W/patch)``.
+
+    Per patch: the mean colour and the standard deviation of each colour (texture), both average-pooling
+    convolutions; each feature standardised over the image, then each pixel's vector scaled to unit length, so
+    that dot products between pixels are cosine similarities.
+    """
+    _checks.floating("colour_texture_features", "images", images, ndim=4)
+    patch = _checks.positive_int("colour_texture_features", "patch", patch)
+    mean = F.avg_pool2d(images, patch)
+    std = (F.avg_pool2d(images**2, patch) - mean**2).clamp_min(0).sqrt()
+    features = torch.cat([mean, std], dim=1)
+    features = (features - features.mean((2, 3), keepdim=True)) / (features.std((2, 3), keepdim=True) + 1e-6)
+    return F.normalize(features, dim=1)
+
+
+class ShowAttendTell(nn.Module):
+    """Image captioning with attention (Xu et al. 2015): a small CNN turns the image into a grid of annotation
+    vectors a_i, and an LSTM writes the caption, attending over the grid with its previous state at every word:
+
+        e_ti = v^T tanh(W h_{t-1} + U a_i),  alpha_t = softmax(e_t),  z_t = sum_i alpha_ti a_i   (soft, eq. 4-5, 13)
+        h_t = LSTM([E y_{t-1}; z_t], h_{t-1}),  logits_t = L_o [h_t; z_t; E y_{t-1}]             (eq. 1, 7)
+
+    Hard attention (section 4.1) instead *samples* one location s_t ~ alpha_t and reads z_t = a_{s_t}.
+    ``forward(images (B, 3, H, W), tgt_in (B, T), *, hard=False, generator=None) -> (logits (B, T, V), alpha
+    (B, T, L))`` with L = (H/4)(W/4) grid cells in raster order (one-hot rows when ``hard``).
+    """
+
+    def __init__(self, vocab_size: int, *, d_feature: int = 64, d_embed: int = 32, d_hidden: int = 128,
+                 d_attention: int = 64) -> None:
+        super().__init__()
+        vocab_size = _checks.positive_int("ShowAttendTell", "vocab_size", vocab_size)
+        self.cnn = nn.Sequential(  # (B, 5, H, W) -> (B, d_feature, H/8, W/8)
+            nn.Conv2d(5, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(32, d_feature, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(d_feature, d_feature, 3, stride=2, padding=1), nn.ReLU(),
+        )
+        d_annotation = d_feature + 2  # CNN features and the cell's (x, y)
+        self.score = Additive(d_hidden, d_annotation, d_attention)
+        self.init_h, self.init_c = nn.Linear(d_annotation, d_hidden), nn.Linear(d_annotation, d_hidden)  # from mean a_i
+        self.embed = nn.Embedding(vocab_size, d_embed)
+        self.cell = nn.LSTMCell(d_embed + d_annotation, d_hidden)
+        self.out = nn.Linear(d_hidden + d_annotation + d_embed, vocab_size)
+
+    def annotations(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` -> ``(B, L, d_feature)``: the CNN's grid, cells in raster order."""
+        _checks.floating("ShowAttendTell", "images", images, ndim=4)
+        if images.shape[1] != 3 or images.shape[2] % 4 or images.shape[3] % 4:
+            raise ValueError(f"ShowAttendTell(): images must be (B, 3, H, W) with H, W multiples of 4, "
+                             f"got {_checks.shape(images)}")
+        B, _, H, W = images.shape
+        y, x = torch.meshgrid(torch.linspace(-1, 1, H, device=images.device, dtype=images.dtype),
+                              torch.linspace(-1, 1, W, device=images.device, dtype=images.dtype), indexing="ij")
+        where = torch.stack([x, y]).expand(B, 2, H, W)  # CoordConv (Liu et al. 2018): the CNN knows where it is
+        features = self.cnn(torch.cat([images, where], dim=1))
+        grid = F.avg_pool2d(where, H // features.shape[2])
+        return torch.cat([features, grid], dim=1).flatten(2).transpose(1, 2)
+
+    def start(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = a.mean(1)
+        return torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))
+
+    def step(self, y_prev: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], a: torch.Tensor,
+             u_a: torch.Tensor, *, hard: bool = False, generator: torch.Generator | None = None
+             ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """One word: ``y_prev (B,)``, ``state (h, c)``, annotations ``a (B, L, d)`` and their projection
+        ``u_a = score.U(a)`` -> ``(logits (B, V), state, alpha (B, L))``."""
+        h, c = state
+        alpha = torch.softmax(self.score(h[:, None], a, u_k=u_a)[:, 0], dim=-1)
+        if hard:
+            where = torch.multinomial(alpha, 1, generator=generator)[:, 0]
+            alpha = F.one_hot(where, alpha.shape[1]).to(a.dtype)
+        z = (alpha[:, :, None] * a).sum(1)
+        e = self.embed(y_prev)
+        h, c = self.cell(torch.cat([e, z], dim=-1), (h, c))
+        return self.out(torch.cat([h, z, e], dim=-1)), (h, c), alpha
+
+    def forward(self, images: torch.Tensor, tgt_in: torch.Tensor, *, hard: bool = False,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        a = self.annotations(images)
+        u_a, state = self.score.U(a), self.start(a)
+        logits, alphas = [], []
+        for t in range(tgt_in.shape[1]):
+            step_logits, state, alpha = self.step(tgt_in[:, t], state, a, u_a, hard=hard, generator=generator)
+            logits.append(step_logits)
+            alphas.append(alpha)
+        return torch.stack(logits, 1), torch.stack(alphas, 1)
+
+    def next_log_probs(self, images: torch.Tensor, *, hard: bool = False, generator: torch.Generator | None = None
+                       ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``attnlab.decoding``'s ``prefixes (N, t) -> (N, V)`` for ``images (B, 3, H, W)`` (B = 1 or N)."""
+        with torch.no_grad():
+            a = self.annotations(images)
+            u_a = self.score.U(a)
+        rows = lambda t, n: t if n == t.shape[0] else t.expand(n, *t.shape[1:])  # noqa: E731
+
+        def step(tokens: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
+            n = tokens.shape[0]
+            logits, state, _ = self.step(tokens.to(a.device), state, rows(a, n), rows(u_a, n), hard=hard,
+                                         generator=generator)
+            return logits, state
+
+        return incremental(lambda n: self.start(rows(a, n)), step, images.shape[0])
+
+
+def doubly_stochastic_penalty(alpha: torch.Tensor, steps: torch.Tensor | None = None) -> torch.Tensor:
+    """Xu et al. 2015, eq. 14: ``sum_i (1 - sum_t alpha_ti)^2`` for ``alpha (B, T, L)``, averaged over the batch.
+
+    It pushes the whole caption to look at every location about once. ``steps`` (bool ``(B, T)``, True at real
+    words) leaves padded steps out of the sum.
+    """
+    _checks.floating("doubly_stochastic_penalty", "alpha", alpha, ndim=3)
+    if steps is not None:
+        alpha = alpha * steps[..., None]
+    return ((1 - alpha.sum(1)) ** 2).sum(-1).mean()

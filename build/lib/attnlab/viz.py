@@ -1,0 +1,126 @@
+"""Figures: attention heatmaps and the pieces the widgets are drawn from.
+
+Importing this module lets every figure draw Hangul (Korean translations, the 용어 boxes): NanumGothic, shipped by
+the ``koreanize-matplotlib`` package, becomes the fallback after DejaVu Sans, so Latin text looks as before.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib import font_manager
+from matplotlib.axes import Axes
+
+
+def _use_hangul_font() -> None:
+    fonts = pathlib.Path(importlib.util.find_spec("koreanize_matplotlib").submodule_search_locations[0]) / "fonts"
+    for path in sorted(fonts.glob("NanumGothic*.ttf")):
+        font_manager.fontManager.addfont(str(path))
+    plt.rcParams["font.family"] = ["DejaVu Sans", "NanumGothic"]
+
+
+_use_hangul_font()
+
+
+def to_numpy(x: torch.Tensor | np.ndarray | Sequence) -> np.ndarray:
+    """A detached float64 NumPy copy of a tensor (any device or dtype, bfloat16 included) or array-like."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def heatmap(
+    weights: torch.Tensor | np.ndarray,
+    *,
+    x_labels: Sequence[str] | None = None,
+    y_labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    xlabel: str = "key",
+    ylabel: str = "query",
+    title: str | None = None,
+    annotate: bool | None = None,
+    fmt: str = ".2f",
+    colorbar: bool = True,
+    colorbar_label: str | None = None,
+    vmin: float | None = 0.0,
+    vmax: float | None = 1.0,
+    cmap: str = "viridis",
+) -> Axes:
+    """Draw a ``(Tq, Tk)`` matrix of attention weights: one row per query, one column per key.
+
+    ``annotate`` writes each weight in its cell (default: when the matrix has at most 100 cells). The colour
+    scale runs from ``vmin`` to ``vmax`` (0 to 1 by default, so that figures of different weights compare; pass
+    ``None`` for the data's range, e.g. for features with a diverging ``cmap``).
+    """
+    w = to_numpy(weights)
+    if w.ndim != 2:
+        raise ValueError(f"heatmap(): weights must be 2-D (Tq, Tk), got shape {w.shape}")
+    for name, labels, size in (("x_labels", x_labels, w.shape[1]), ("y_labels", y_labels, w.shape[0])):
+        if labels is not None and len(labels) != size:
+            raise ValueError(f"heatmap(): {name} has {len(labels)} entries but weights have {size} (shape {w.shape})")
+    if ax is None:  # big enough to read at book width, growing with the matrix
+        ax = plt.figure(figsize=(max(5.0, 1.8 + 0.7 * w.shape[1]), max(3.5, 1.2 + 0.55 * w.shape[0]))).gca()
+    image = ax.imshow(w, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(w.shape[1]), x_labels if x_labels is not None else range(w.shape[1]))
+    ax.set_yticks(range(w.shape[0]), y_labels if y_labels is not None else range(w.shape[0]))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if annotate is None:
+        annotate = w.size <= 100
+    if annotate:
+        for (i, j), value in np.ndenumerate(w):
+            r, g, b, _ = image.cmap(image.norm(value))
+            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # black text on light cells, white on dark ones
+            ax.text(j, i, format(value, fmt), ha="center", va="center", fontsize=9, color="white" if dark else "black")
+    if colorbar:
+        label = colorbar_label or ("weight" if vmin == 0.0 else "value")
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=label)
+    return ax
+
+
+def image_grid(images: torch.Tensor | np.ndarray, *, ncols: int = 8, title: str | None = None,
+               scale: float = 1.0) -> plt.Figure:
+    """Show ``(n, 1, H, W)`` or ``(n, H, W)`` images in a grid of ``ncols`` columns (grey scale, 0 = white)."""
+    x = to_numpy(images)
+    x = x[:, 0] if x.ndim == 4 else x
+    if x.ndim != 3:
+        raise ValueError(f"image_grid(): images must be (n, 1, H, W) or (n, H, W), got shape {images.shape}")
+    nrows = -(-len(x) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows + (0.4 if title else 0)), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k < len(x):
+            ax.imshow(x[k], cmap="Greys", vmin=0, vmax=1)
+            plt.setp(ax.spines.values(), color="0.7")  # a light frame shows where each image ends
+        else:
+            ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def overlay(ax: Axes, image: torch.Tensor | np.ndarray, weights: torch.Tensor | np.ndarray, *,
+            title: str | None = None, alpha: float = 0.6) -> Axes:
+    """An image ``(3, H, W)`` with a map of weights ``(h, w)`` over it, stretched to the image (one colour per
+    grid cell)."""
+    picture = to_numpy(image)
+    picture = picture.transpose(1, 2, 0) if picture.ndim == 3 and picture.shape[0] == 3 else picture
+    w = to_numpy(weights)
+    if w.ndim != 2:
+        raise ValueError(f"overlay(): weights must be a 2-D map (h, w), got shape {w.shape}")
+    ax.imshow(picture.clip(0, 1))
+    ax.imshow(w, cmap="magma", alpha=alpha, extent=(0, picture.shape[1], picture.shape[0], 0), vmin=0,
+              vmax=max(float(w.max()), 1e-12))
+    ax.set(xticks=[], yticks=[])
+    if title:
+        ax.set_title(title)
+    return ax
