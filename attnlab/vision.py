@@ -78,7 +78,7 @@ class ShowAttendTell(nn.Module):
 
     Hard attention (section 4.1) instead *samples* one location s_t ~ alpha_t and reads z_t = a_{s_t}.
     ``forward(images (B, 3, H, W), tgt_in (B, T), *, hard=False, generator=None) -> (logits (B, T, V), alpha
-    (B, T, L))`` with L = (H/4)(W/4) grid cells in raster order (one-hot rows when ``hard``).
+    (B, T, L))`` with L = (H/8)(W/8) grid cells in raster order (one-hot rows when ``hard``).
     """
 
     def __init__(self, vocab_size: int, *, d_feature: int = 64, d_embed: int = 32, d_hidden: int = 128,

@@ -49,7 +49,7 @@ def clauses(english):
         v = next(i for i, w in enumerate(words) if w.removesuffix("s") in verbs or w in verbs)
         result.append((phrase(words[:v], subjects), verbs.index(words[v] if words[v] in verbs else words[v][:-1]),
                        phrase(words[v + 1:], objects)))
-    assert " ".join(tr._english(result)) == english  # the parse is faithful
+    assert " ".join(w for w, _ in tr._english(result)) == english  # the parse is faithful
     return result
 
 
@@ -61,7 +61,7 @@ def clauses(english):
     ("I love the mouse", "j' aime la souris"),
 ])
 def test_french_rules(english, french):
-    assert " ".join(tr._french(clauses(english))) == french
+    assert " ".join(w for w, _ in tr._french(clauses(english))) == french
 
 
 @pytest.mark.parametrize("english, korean", [
@@ -71,13 +71,13 @@ def test_french_rules(english, french):
     ("the big horse finds them", "큰 말이 그들을 찾는다"),
 ])
 def test_korean_rules(english, korean):
-    assert " ".join(tr._korean(clauses(english))) == korean
+    assert " ".join(w for w, _ in tr._korean(clauses(english))) == korean
 
 
 def test_sampled_pairs_follow_the_renderers():
     for target, render in (("french", tr._french), ("korean", tr._korean)):
         for s, t in al.data.sentence_pairs(200, target=target, length=(3, 30), seed=5):
-            assert render(clauses(" ".join(s))) == t
+            assert [w for w, _ in render(clauses(" ".join(s)))] == t
 
 
 def test_batch_padding_and_teacher_forcing():
@@ -107,3 +107,28 @@ def test_bad_arguments():
         al.data.sentence_pairs(500, length=(3, 3))
     with pytest.raises(ValueError, match=r"unknown tokens \['chien'\]"):
         tr.source_vocab().encode(["the", "chien"])
+
+
+@pytest.mark.parametrize("target, english, expected", [
+    ("french", "I love you", [0, 2, 1]),
+    ("french", "the big cow sees him", [0, 2, 1, 4, 3]),
+    ("french", "we help the bird and they hear me", [0, 1, 2, 3, 4, 5, 7, 6]),
+    ("korean", "the cat sees the big bear and you help me", [1, 4, 5, 2, 7, 9, 8]),
+])
+def test_reference_alignments(target, english, expected):
+    src = tr._english(clauses(english))
+    position = {key: j for j, (_, key) in enumerate(src)}
+    rendered = (tr._french if target == "french" else tr._korean)(clauses(english))
+    assert [position[key] for _, key in rendered] == expected
+
+
+def test_task_alignments_point_at_the_translated_words():
+    train, _ = al.data.translation_task(300, 10, length=(4, 20))
+    assert train.alignments == [a for *_, a in al.data.sentence_pairs(300, length=(4, 20), alignments=True)]
+    for (s, t), a in zip(train.pairs, train.alignments):
+        assert len(a) == len(t)
+        for word, j in zip(t, a):
+            if word in ("le", "la", "l'"):
+                assert s[j] in ("the", "him", "her")
+            if word == "et":
+                assert s[j] == "and"

@@ -75,56 +75,66 @@ def _starts_with_vowel(word: str) -> bool:
     return word[0] in "aeioué"
 
 
-def _english(clauses: list[tuple[_Phrase, int, _Phrase]]) -> list[str]:
-    words: list[str] = []
+Keyed = list[tuple[str, tuple]]  # (word, key): the key names the grammatical element a word renders
+
+
+def _english(clauses: list[tuple[_Phrase, int, _Phrase]]) -> Keyed:
+    words: Keyed = []
     for c, (subject, verb, obj) in enumerate(clauses):
         if c:
-            words.append("and")
+            words.append(("and", ("and", c)))
         for role, phrase in (("subject", subject), ("object", obj)):
             if phrase.person is not None:
-                words.append(PERSONS[phrase.person][0 if role == "subject" else 1])
+                words.append((PERSONS[phrase.person][0 if role == "subject" else 1], (c, role, "pronoun")))
             else:
-                words += ["the", *(ADJECTIVES[a][0] for a in phrase.adjectives), NOUNS[phrase.noun][0]]
+                words += [("the", (c, role, "article")),
+                          *((ADJECTIVES[a][0], (c, role, "adjective", i)) for i, a in enumerate(phrase.adjectives)),
+                          (NOUNS[phrase.noun][0], (c, role, "noun"))]
             if role == "subject":
                 third_singular = subject.person is None or PERSONS[subject.person][7]
-                words.append(VERBS[verb][0] + ("s" if third_singular else ""))
+                words.append((VERBS[verb][0] + ("s" if third_singular else ""), (c, "verb")))
     return words
 
 
-def _french_noun_phrase(phrase: _Phrase) -> list[str]:
+def _french_noun_phrase(phrase: _Phrase, c: int, role: str) -> Keyed:
     noun, gender = NOUNS[phrase.noun][1], NOUNS[phrase.noun][2]
     article = "l'" if _starts_with_vowel(noun) else ("le" if gender == "m" else "la")
-    return [article, noun, *(ADJECTIVES[a][1 if gender == "m" else 2] for a in phrase.adjectives)]
+    return [(article, (c, role, "article")), (noun, (c, role, "noun")),
+            *((ADJECTIVES[a][1 if gender == "m" else 2], (c, role, "adjective", i))
+              for i, a in enumerate(phrase.adjectives))]
 
 
-def _french(clauses: list[tuple[_Phrase, int, _Phrase]]) -> list[str]:
-    words: list[str] = []
+def _french(clauses: list[tuple[_Phrase, int, _Phrase]]) -> Keyed:
+    words: Keyed = []
     for c, (subject, verb, obj) in enumerate(clauses):
         if c:
-            words.append("et")
+            words.append(("et", ("and", c)))
         person = 2 if subject.person is None else PERSONS[subject.person][4]
-        clause = [PERSONS[subject.person][2]] if subject.person is not None else _french_noun_phrase(subject)
-        verb_form = VERBS[verb][1][person]
+        clause = ([(PERSONS[subject.person][2], (c, "subject", "pronoun"))] if subject.person is not None
+                  else _french_noun_phrase(subject, c, "subject"))
+        verb_form = (VERBS[verb][1][person], (c, "verb"))
         if obj.person is not None:  # object pronouns go before the verb
-            clause += [PERSONS[obj.person][3], verb_form]
+            clause += [(PERSONS[obj.person][3], (c, "object", "pronoun")), verb_form]
         else:
-            clause += [verb_form, *_french_noun_phrase(obj)]
-        words += [ELIDED[w] if w in ELIDED and _starts_with_vowel(nxt) else w for w, nxt in zip(clause, clause[1:])]
+            clause += [verb_form, *_french_noun_phrase(obj, c, "object")]
+        words += [(ELIDED[w] if w in ELIDED and _starts_with_vowel(nxt) else w, key)
+                  for (w, key), (nxt, _) in zip(clause, clause[1:])]
         words.append(clause[-1])
     return words
 
 
-def _korean(clauses: list[tuple[_Phrase, int, _Phrase]]) -> list[str]:
-    words: list[str] = []
+def _korean(clauses: list[tuple[_Phrase, int, _Phrase]]) -> Keyed:
+    words: Keyed = []
     for c, (subject, verb, obj) in enumerate(clauses):
         for role, phrase in (("subject", subject), ("object", obj)):
             if phrase.person is not None:
-                words.append(PERSONS[phrase.person][5 if role == "subject" else 6])
+                words.append((PERSONS[phrase.person][5 if role == "subject" else 6], (c, role, "pronoun")))
             else:
                 _, _, _, noun, final_consonant = NOUNS[phrase.noun]
                 particle = ("이" if final_consonant else "가") if role == "subject" else ("을" if final_consonant else "를")
-                words += [*(ADJECTIVES[a][3] for a in phrase.adjectives), noun + particle]
-        words.append(VERBS[verb][2] if c == len(clauses) - 1 else VERBS[verb][3])
+                words += [*((ADJECTIVES[a][3], (c, role, "adjective", i)) for i, a in enumerate(phrase.adjectives)),
+                          (noun + particle, (c, role, "noun"))]
+        words.append((VERBS[verb][2] if c == len(clauses) - 1 else VERBS[verb][3], (c, "verb")))
     return words
 
 
@@ -197,12 +207,14 @@ def target_vocab(target: str) -> Vocab:
 
 def sentence_pairs(
     n: int, *, target: str = "french", length: tuple[int, int] = (4, 12), seed: int = 0,
-    exclude: set[tuple[str, ...]] | None = None,
-) -> list[tuple[list[str], list[str]]]:
+    exclude: set[tuple[str, ...]] | None = None, alignments: bool = False,
+) -> list[tuple[list[str], list[str]]] | list[tuple[list[str], list[str], list[int]]]:
     """``n`` distinct (English, target) token-list pairs, source lengths uniform over ``length`` (inclusive).
 
     Deterministic given ``seed``. Source sentences in ``exclude`` (tuples of tokens) are never returned, which
-    keeps a test set disjoint from a training set.
+    keeps a test set disjoint from a training set. With ``alignments=True`` each pair carries a third list: for
+    every target word, the position of the English word it translates (the reference alignment, known because
+    both sentences are rendered from one structure; no model ever sees it).
     """
     n = _checks.positive_int("sentence_pairs", "n", n)
     _checks.choice("sentence_pairs", "target", target, TARGETS)
@@ -213,10 +225,13 @@ def sentence_pairs(
     seen, pairs = set(exclude or ()), []
     for _ in range(100 * n):
         clauses = _clauses(rng, rng.randint(lo, hi))
-        source = _english(clauses)
+        english, rendered = _english(clauses), render(clauses)
+        source = [w for w, _ in english]
         if tuple(source) not in seen:
             seen.add(tuple(source))
-            pairs.append((source, render(clauses)))
+            position = {key: j for j, (_, key) in enumerate(english)}
+            pair = (source, [w for w, _ in rendered])
+            pairs.append((*pair, [position[key] for _, key in rendered]) if alignments else pair)
             if len(pairs) == n:
                 return pairs
     raise ValueError(f"sentence_pairs(): could not find {n} distinct sentences of lengths {length}")
@@ -245,10 +260,12 @@ class Batch:
 
 
 class Translation:
-    """Sentence pairs with their vocabularies; ``batch`` pads any subset of them into tensors."""
+    """Sentence pairs with their vocabularies; ``batch`` pads any subset of them into tensors. ``alignments``
+    (optional) holds the reference alignment of each pair (see ``sentence_pairs``)."""
 
-    def __init__(self, pairs: list[tuple[list[str], list[str]]], target: str) -> None:
-        self.pairs, self.target = pairs, target
+    def __init__(self, pairs: list[tuple[list[str], list[str]]], target: str,
+                 alignments: list[list[int]] | None = None) -> None:
+        self.pairs, self.target, self.alignments = pairs, target, alignments
         self.src_vocab, self.tgt_vocab = source_vocab(), target_vocab(target)
         self.by_length = sorted(range(len(pairs)), key=lambda i: (len(pairs[i][0]), len(pairs[i][1])))
 
@@ -277,7 +294,10 @@ class Translation:
 def translation_task(
     n_train: int, n_test: int, *, target: str = "french", length: tuple[int, int] = (4, 12), seed: int = 0,
 ) -> tuple[Translation, Translation]:
-    """A training set and a held-out test set (no source sentence in both) of the toy translation task."""
-    train = sentence_pairs(n_train, target=target, length=length, seed=seed)
-    test = sentence_pairs(n_test, target=target, length=length, seed=seed + 1, exclude={tuple(s) for s, _ in train})
-    return Translation(train, target), Translation(test, target)
+    """A training set and a held-out test set (no source sentence in both) of the toy translation task, with
+    reference alignments."""
+    train = sentence_pairs(n_train, target=target, length=length, seed=seed, alignments=True)
+    test = sentence_pairs(n_test, target=target, length=length, seed=seed + 1, alignments=True,
+                          exclude={tuple(s) for s, *_ in train})
+    return tuple(Translation([(s, t) for s, t, _ in split], target, [a for *_, a in split])  # type: ignore
+                 for split in (train, test))
