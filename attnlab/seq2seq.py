@@ -302,3 +302,14 @@ def evaluate(model: nn.Module, data: Translation, *, batch_size: int = 500, devi
         predicted += translate(model, batch.src, batch.src_lengths, max_len=batch.tgt_out.shape[1] + 5)
     targets = [data.tgt_vocab.encode(t) for _, t in data.pairs]
     return {"token_accuracy": correct / total, "exact_match": exact_match(predicted, targets)}
+
+
+def exact_match_by_length(model: nn.Module, data: Translation, *, max_len: int | None = None) -> dict[int, float]:
+    """Greedy exact match of ``model`` on ``data``, per source length: ``{length: fraction}``."""
+    batch = data.batch(range(len(data)), next(model.parameters()).device)
+    max_len = max_len or int((batch.tgt_out != IGNORE).sum(1).max()) + 5
+    predicted = translate(model, batch.src, batch.src_lengths, max_len=max_len)
+    hits: dict[int, list[bool]] = {}
+    for p, (source, target) in zip(predicted, data.pairs):
+        hits.setdefault(len(source), []).append(p == data.tgt_vocab.encode(target))
+    return {n: sum(h) / len(h) for n, h in sorted(hits.items())}
