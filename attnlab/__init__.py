@@ -7,6 +7,7 @@ gets zero weights and a zero output.
 
 import importlib
 
+from . import fonts  # noqa: F401  (Hangul in figures)
 from . import autoregressive, data, decoding, local, positional, relative, saturation, scores, seq2seq, train, vision
 from .attention import attention, scaled_dot_product_attention
 from .device import get_device, seed_everything

@@ -1,30 +1,13 @@
-"""Figures: attention heatmaps and the pieces the widgets are drawn from.
-
-Importing this module lets every figure draw Hangul (Korean translations, the 용어 boxes): NanumGothic, shipped by
-the ``koreanize-matplotlib`` package, becomes the fallback after DejaVu Sans, so Latin text looks as before.
-"""
+"""Figures: attention heatmaps and the pieces the widgets are drawn from."""
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib import font_manager
 from matplotlib.axes import Axes
-
-
-def _use_hangul_font() -> None:
-    fonts = pathlib.Path(importlib.util.find_spec("koreanize_matplotlib").submodule_search_locations[0]) / "fonts"
-    for path in sorted(fonts.glob("NanumGothic*.ttf")):
-        font_manager.fontManager.addfont(str(path))
-    plt.rcParams["font.family"] = ["DejaVu Sans", "NanumGothic"]
-
-
-_use_hangul_font()
 
 
 def to_numpy(x: torch.Tensor | np.ndarray | Sequence) -> np.ndarray:
