@@ -76,3 +76,74 @@ def test_drawn_output_is_the_attention_output(example, d_v):
         drawn = offsets[0] if d_v == 2 else offsets[:, 1]
         np.testing.assert_allclose(drawn, out[i].numpy(), rtol=1e-5, atol=1e-6)
     plt.close(fig)
+
+
+def capture_draw(make_widget):
+    """Run a widget constructor with ``explore`` replaced, returning its draw function and parameter options."""
+    captured = {}
+
+    def capture(draw, params, **kwargs):
+        captured.update(draw=draw, params=params, valid=kwargs.get("valid"))
+
+    original = al.widgets.explore
+    al.widgets.explore = capture
+    try:
+        make_widget()
+    finally:
+        al.widgets.explore = original
+    return captured
+
+
+def alignment_examples():
+    torch.manual_seed(0)
+    out = []
+    for n_src, n_tgt in ((4, 3), (6, 5)):
+        weights = torch.softmax(torch.randn(n_tgt, n_src), -1)
+        out.append(([f"s{j}" for j in range(n_src)], [f"t{i}" for i in range(n_tgt)], weights, torch.randn(n_src, 20)))
+    return out
+
+
+def test_alignment_explorer_draws_the_context_vector_attnlab_would_compute():
+    import matplotlib.pyplot as plt
+
+    examples = alignment_examples()
+    captured = capture_draw(lambda: al.widgets.alignment_explorer(examples, features=12))
+    fig = plt.figure()
+    for sentence, (src, tgt, w, h) in enumerate(examples):
+        for i in range(len(tgt)):
+            captured["draw"](fig, sentence=sentence, word=i)
+            expected = (w[i] @ h)[:12]
+            np.testing.assert_allclose(fig.axes[3].images[0].get_array()[0], expected.numpy(), rtol=1e-6, atol=1e-7)
+            np.testing.assert_allclose(fig.axes[2].images[0].get_array(), (w[i][:, None] * h[:, :12]).numpy(),
+                                       rtol=1e-6, atol=1e-7)
+    captured["draw"](fig, sentence=0, word=4)  # past the end of a 3-word target: the live slider clamps
+    plt.close(fig)
+    assert [captured["valid"](sentence=s, word=i) for s in (0, 1) for i in range(5)] == [True] * 3 + [False] * 2 + [True] * 5
+
+
+def test_alignment_explorer_twin_has_one_frame_per_target_word_and_checks_shapes():
+    examples = alignment_examples()
+    html = al.widgets.alignment_explorer(examples, static=True)
+    assert len(re.findall(r"frames\[\d+\]", html.data)) == 3 + 5
+    src, tgt, w, h = examples[0]
+    with pytest.raises(ValueError, match=r"expected weights \(3, 4\) and annotations \(4, d\)"):
+        al.widgets.alignment_explorer([(src, tgt, w.T, h)])
+
+
+def test_caption_scrubber_draws_each_words_map():
+    import matplotlib.pyplot as plt
+
+    words = ["red", "circle", "blue", "square"]
+    alpha = torch.softmax(torch.randn(4, 16), -1)
+    image = torch.rand(3, 32, 32)
+    captured = capture_draw(lambda: al.widgets.caption_scrubber(image, words, alpha, (4, 4)))
+    fig = plt.figure()
+    for t in range(4):
+        captured["draw"](fig, word=t)
+        np.testing.assert_allclose(fig.axes[1].images[0].get_array(), alpha[t].reshape(4, 4).numpy(), rtol=1e-6)
+        assert f"[{words[t]}]" in fig.axes[0].get_title()
+    plt.close(fig)
+    html = al.widgets.caption_scrubber(image, words, alpha, (4, 4), static=True)
+    assert len(re.findall(r"frames\[\d+\]", html.data)) == 4
+    with pytest.raises(ValueError, match=r"weights must be \(T, h w\) = \(4, 16\), got \(4, 9\)"):
+        al.widgets.caption_scrubber(image, words, alpha[:, :9], (4, 4))
