@@ -8,7 +8,7 @@ gets zero weights and a zero output.
 import importlib
 
 from . import fonts  # noqa: F401  (Hangul in figures)
-from . import autoregressive, data, decoding, local, positional, relative, saturation, scores, seq2seq, train, vision
+from . import autoregressive, data, decoding, local, positional, relative, saturation, scores, seq2seq, train, transformer, vision
 from .attention import attention, scaled_dot_product_attention
 from .device import get_device, seed_everything
 from .masks import causal_mask, padding_mask
@@ -52,6 +52,7 @@ __all__ = [
     "seq2seq",
     "sinusoidal_encoding",
     "train",
+    "transformer",
     "vision",
     "viz",
     "widgets",

@@ -1,0 +1,345 @@
+"""The Transformer (Vaswani et al. 2017, section 3): layers, stacks and the encoder-decoder model.
+
+- ``FeedForward``: FFN(x) = max(0, x W1 + b1) W2 + b2 (eq. 2), applied to every position separately.
+- ``EncoderLayer``: self-attention, then the feed-forward network, each wrapped in a residual connection and a
+  LayerNorm. Post-norm (the paper): ``x = norm(x + sublayer(x))``; pre-norm (``norm_first=True``, now the common
+  choice): ``x = x + sublayer(norm(x))``.
+- ``DecoderLayer``: masked self-attention, encoder-decoder ("cross") attention with queries from the decoder and
+  keys and values from the encoder output, then the feed-forward network; Add & Norm around each.
+- ``Encoder`` / ``Decoder``: stacks of layers, with a final LayerNorm (needed after pre-norm layers, whose output is
+  otherwise never normalised; ``nn.Transformer`` adds it in both placements).
+- ``Transformer``: embeddings scaled by sqrt(d_model), sinusoidal positions, the stacks and a linear generator, with
+  the ``forward(src, src_lengths, tgt_in)`` and ``next_log_probs`` interface of ``attnlab.seq2seq``, so the same
+  training, evaluation and decoding code runs both.
+
+Every layer copies its weights from torch's (``from_torch``) in both norm placements; masks are boolean with True =
+may attend (torch's layers use the opposite). Shapes: ``(B, T, d_model)`` everywhere; attention weights
+``(B, H, Tq, Tk)`` on request (``need_weights=True``), otherwise the fused fast path runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import _checks
+from .data.translation import PAD
+from .masks import causal_mask, padding_mask
+from .multihead import MultiHeadAttention
+from .positional import sinusoidal_encoding
+
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": F.relu, "gelu": F.gelu}
+
+
+class FeedForward(nn.Module):
+    """``linear2(dropout(activation(linear1(x))))``: ``(..., d_model) -> (..., d_model)`` through width ``d_ff``."""
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.1, activation: str = "relu") -> None:
+        super().__init__()
+        self.activation_name = _checks.choice("FeedForward", "activation", activation, tuple(ACTIVATIONS))
+        self.activation = ACTIVATIONS[activation]
+        self.linear1 = nn.Linear(_checks.positive_int("FeedForward", "d_model", d_model),
+                                 _checks.positive_int("FeedForward", "d_ff", d_ff))
+        self.linear2 = nn.Linear(d_ff, d_model)
+        self.dropout = nn.Dropout(_checks.probability("FeedForward", "dropout", dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear2(self.dropout(self.activation(self.linear1(x))))
+
+
+def _check_config(fn: str, d_model: int, num_heads: int) -> None:
+    _checks.positive_int(fn, "d_model", d_model)
+    _checks.positive_int(fn, "num_heads", num_heads)
+    if d_model % num_heads:
+        raise ValueError(f"{fn}(): num_heads={num_heads} must divide d_model={d_model} "
+                         f"(each head gets d_model / num_heads features)")
+
+
+class _Sublayers(nn.Module):
+    """What both layers share: the feed-forward block and the residual wiring around any sublayer."""
+
+    def __init__(self, name: str, d_model: int, num_heads: int, d_ff: int, dropout: float, norm_first: bool,
+                 activation: str, n_sublayers: int, eps: float) -> None:
+        super().__init__()
+        _check_config(name, d_model, num_heads)
+        self.norm_first = norm_first
+        self.ff = FeedForward(d_model, d_ff, dropout, activation)
+        self.norms = nn.ModuleList(nn.LayerNorm(d_model, eps=eps) for _ in range(n_sublayers))
+        self.dropout = nn.Dropout(dropout)
+
+    def residual(self, i: int, x: torch.Tensor, sublayer: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """Sublayer ``i`` with its residual connection: pre-norm ``x + f(norm(x))`` or post-norm
+        ``norm(x + f(x))``; dropout on the sublayer output (section 5.4)."""
+        if self.norm_first:
+            return x + self.dropout(sublayer(self.norms[i](x)))
+        return self.norms[i](x + self.dropout(sublayer(x)))
+
+
+class EncoderLayer(_Sublayers):
+    """``forward(x (B, T, d_model), mask=None, *, need_weights=False) -> (x, weights (B, H, T, T) or None)``.
+    ``mask`` (True = may attend) broadcasts to ``(B, T, T)``, e.g. ``padding_mask(lengths, T)[:, None, :]``."""
+
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, norm_first: bool = False,
+                 activation: str = "relu", layer_norm_eps: float = 1e-5) -> None:
+        super().__init__("EncoderLayer", d_model, num_heads, d_ff, dropout, norm_first, activation, 2, layer_norm_eps)
+        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, *, need_weights: bool = False
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        weights = None
+
+        def attend(h: torch.Tensor) -> torch.Tensor:
+            nonlocal weights
+            out, weights = self.self_attn(h, h, h, mask, need_weights=need_weights)
+            return out
+
+        x = self.residual(0, x, attend)
+        return self.residual(1, x, self.ff), weights
+
+    @classmethod
+    def from_torch(cls, layer: nn.TransformerEncoderLayer) -> EncoderLayer:
+        """A copy of ``nn.TransformerEncoderLayer`` (either norm placement, relu or gelu; same dtype and device)."""
+        if not isinstance(layer, nn.TransformerEncoderLayer):
+            raise TypeError(f"EncoderLayer.from_torch(): expected nn.TransformerEncoderLayer, got "
+                            f"{type(layer).__name__}")
+        ours = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
+                   layer.dropout.p, layer.norm_first, _activation_of(layer), layer.norm1.eps)
+        ours.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
+        _copy_common(ours, layer, ("norm1", "norm2"))
+        return ours
+
+
+class DecoderLayer(_Sublayers):
+    """``forward(x (B, T, d), memory (B, S, d), *, self_mask=None, memory_mask=None, need_weights=False)
+    -> (x, self_weights (B, H, T, T) or None, cross_weights (B, H, T, S) or None)``.
+
+    ``self_mask`` is usually ``causal_mask(T)`` (a position may not look ahead); ``memory_mask`` hides padded
+    source positions, e.g. ``padding_mask(src_lengths, S)[:, None, :]``.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, norm_first: bool = False,
+                 activation: str = "relu", layer_norm_eps: float = 1e-5) -> None:
+        super().__init__("DecoderLayer", d_model, num_heads, d_ff, dropout, norm_first, activation, 3, layer_norm_eps)
+        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
+        self.cross_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, *, self_mask: torch.Tensor | None = None,
+                memory_mask: torch.Tensor | None = None, need_weights: bool = False
+                ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        weights: dict[str, torch.Tensor | None] = {}
+
+        def self_attend(h: torch.Tensor) -> torch.Tensor:
+            out, weights["self"] = self.self_attn(h, h, h, self_mask, need_weights=need_weights)
+            return out
+
+        def cross_attend(h: torch.Tensor) -> torch.Tensor:  # queries from the decoder, keys/values from the encoder
+            out, weights["cross"] = self.cross_attn(h, memory, memory, memory_mask, need_weights=need_weights)
+            return out
+
+        x = self.residual(0, x, self_attend)
+        x = self.residual(1, x, cross_attend)
+        return self.residual(2, x, self.ff), weights["self"], weights["cross"]
+
+    @classmethod
+    def from_torch(cls, layer: nn.TransformerDecoderLayer) -> DecoderLayer:
+        """A copy of ``nn.TransformerDecoderLayer`` (either norm placement, relu or gelu; same dtype and device)."""
+        if not isinstance(layer, nn.TransformerDecoderLayer):
+            raise TypeError(f"DecoderLayer.from_torch(): expected nn.TransformerDecoderLayer, got "
+                            f"{type(layer).__name__}")
+        ours = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
+                   layer.dropout.p, layer.norm_first, _activation_of(layer), layer.norm1.eps)
+        ours.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
+        ours.cross_attn = MultiHeadAttention.from_torch(layer.multihead_attn)
+        _copy_common(ours, layer, ("norm1", "norm2", "norm3"))
+        return ours
+
+
+def _activation_of(layer: nn.Module) -> str:
+    activation = layer.activation
+    for name, fn in ACTIVATIONS.items():
+        if activation is fn or isinstance(activation, {"relu": nn.ReLU, "gelu": nn.GELU}[name]):
+            return name
+    raise ValueError(f"from_torch(): unsupported activation {activation!r} (attnlab supports relu and gelu)")
+
+
+def _copy_common(ours: _Sublayers, theirs: nn.Module, norms: tuple[str, ...]) -> None:
+    ours.to(device=theirs.linear1.weight.device, dtype=theirs.linear1.weight.dtype)
+    with torch.no_grad():
+        for name in ("linear1", "linear2"):
+            getattr(ours.ff, name).load_state_dict(getattr(theirs, name).state_dict())
+        for mine, name in zip(ours.norms, norms):
+            mine.load_state_dict(getattr(theirs, name).state_dict())
+
+
+class Encoder(nn.Module):
+    """``num_layers`` encoder layers and an optional final LayerNorm (default: with pre-norm layers).
+
+    ``forward(x, mask=None, *, need_weights=False) -> (x, [weights per layer] or None)``.
+    """
+
+    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1,
+                 norm_first: bool = False, final_norm: bool | None = None, activation: str = "relu") -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation)
+                                    for _ in range(_checks.positive_int("Encoder", "num_layers", num_layers)))
+        self.norm = nn.LayerNorm(d_model) if (norm_first if final_norm is None else final_norm) else None
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, *, need_weights: bool = False
+                ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
+        weights = []
+        for layer in self.layers:
+            x, w = layer(x, mask, need_weights=need_weights)
+            weights.append(w)
+        return (self.norm(x) if self.norm is not None else x), (weights if need_weights else None)
+
+    @classmethod
+    def from_torch(cls, encoder: nn.TransformerEncoder) -> Encoder:
+        """A copy of ``nn.TransformerEncoder`` (its layers and its final norm, if any)."""
+        return _stack_from_torch(cls, EncoderLayer, encoder)
+
+
+class Decoder(nn.Module):
+    """``num_layers`` decoder layers and an optional final LayerNorm (default: with pre-norm layers).
+
+    ``forward(x, memory, *, self_mask=None, memory_mask=None, need_weights=False)
+    -> (x, {"self": [...], "cross": [...]} per layer, or None)``.
+    """
+
+    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1,
+                 norm_first: bool = False, final_norm: bool | None = None, activation: str = "relu") -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation)
+                                    for _ in range(_checks.positive_int("Decoder", "num_layers", num_layers)))
+        self.norm = nn.LayerNorm(d_model) if (norm_first if final_norm is None else final_norm) else None
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, *, self_mask: torch.Tensor | None = None,
+                memory_mask: torch.Tensor | None = None, need_weights: bool = False
+                ) -> tuple[torch.Tensor, dict[str, list[torch.Tensor]] | None]:
+        weights: dict[str, list] = {"self": [], "cross": []}
+        for layer in self.layers:
+            x, w_self, w_cross = layer(x, memory, self_mask=self_mask, memory_mask=memory_mask,
+                                       need_weights=need_weights)
+            weights["self"].append(w_self)
+            weights["cross"].append(w_cross)
+        return (self.norm(x) if self.norm is not None else x), (weights if need_weights else None)
+
+    @classmethod
+    def from_torch(cls, decoder: nn.TransformerDecoder) -> Decoder:
+        """A copy of ``nn.TransformerDecoder`` (its layers and its final norm, if any)."""
+        return _stack_from_torch(cls, DecoderLayer, decoder)
+
+
+def _stack_from_torch(cls: type, layer_cls: type, stack: nn.Module) -> nn.Module:
+    layers = [layer_cls.from_torch(layer) for layer in stack.layers]
+    first = layers[0]
+    ours = cls(len(layers), first.self_attn.d_model, first.self_attn.num_heads, first.ff.linear1.out_features,
+               first.dropout.p, first.norm_first, final_norm=stack.norm is not None,
+               activation=first.ff.activation_name)
+    ours.layers = nn.ModuleList(layers)
+    if stack.norm is not None:
+        ours.norm = nn.LayerNorm(stack.norm.normalized_shape, eps=stack.norm.eps)
+        ours.norm.to(stack.norm.weight.device, stack.norm.weight.dtype).load_state_dict(stack.norm.state_dict())
+    return ours
+
+
+class Transformer(nn.Module):
+    """The encoder-decoder Transformer for token sequences (Vaswani et al. 2017, figure 1).
+
+    ``forward(src (B, S), src_lengths (B,), tgt_in (B, T), *, need_weights=False) -> (logits (B, T, tgt_vocab),
+    weights or None)``, where ``weights = {"encoder": [...], "self": [...], "cross": [...]}`` hold every layer's
+    per-head weights. Embeddings are multiplied by sqrt(d_model) and added to sinusoidal positions (section 3.4,
+    3.5); ``share_embeddings`` ties the source and target embeddings and the generator (as the paper's shared
+    vocabulary does; needs equal vocabularies).
+    """
+
+    def __init__(self, src_vocab: int, tgt_vocab: int, d_model: int = 512, num_heads: int = 8, num_layers: int = 6,
+                 d_ff: int = 2048, dropout: float = 0.1, norm_first: bool = False, max_len: int = 512,
+                 share_embeddings: bool = False) -> None:
+        super().__init__()
+        _check_config("Transformer", d_model, num_heads)
+        if share_embeddings and src_vocab != tgt_vocab:
+            raise ValueError(f"Transformer(): share_embeddings needs equal vocabularies, got src_vocab={src_vocab} "
+                             f"and tgt_vocab={tgt_vocab}")
+        self.d_model = d_model
+        self.src_embed = nn.Embedding(_checks.positive_int("Transformer", "src_vocab", src_vocab), d_model,
+                                      padding_idx=PAD)
+        self.tgt_embed = self.src_embed if share_embeddings else nn.Embedding(
+            _checks.positive_int("Transformer", "tgt_vocab", tgt_vocab), d_model, padding_idx=PAD)
+        self.register_buffer("positions", sinusoidal_encoding(_checks.positive_int("Transformer", "max_len", max_len),
+                                                              d_model), persistent=False)
+        self.dropout = nn.Dropout(dropout)
+        self.encoder = Encoder(num_layers, d_model, num_heads, d_ff, dropout, norm_first)
+        self.decoder = Decoder(num_layers, d_model, num_heads, d_ff, dropout, norm_first)
+        self.generator = nn.Linear(d_model, tgt_vocab)
+        if share_embeddings:
+            self.generator.weight = self.src_embed.weight
+
+    def _embed(self, embedding: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+        if ids.shape[1] > self.positions.shape[0]:
+            raise ValueError(f"Transformer(): sequence of length {ids.shape[1]} exceeds max_len="
+                             f"{self.positions.shape[0]}")
+        return self.dropout(embedding(ids) * math.sqrt(self.d_model) + self.positions[: ids.shape[1]])
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor, *, need_weights: bool = False
+               ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor] | None]:
+        """``(memory (B, S, d_model), memory_mask (B, 1, S), encoder weights or None)``."""
+        memory_mask = padding_mask(src_lengths, src.shape[1])[:, None, :]
+        memory, weights = self.encoder(self._embed(self.src_embed, src), memory_mask, need_weights=need_weights)
+        return memory, memory_mask, weights
+
+    def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor, *,
+               need_weights: bool = False) -> tuple[torch.Tensor, dict[str, list[torch.Tensor]] | None]:
+        """Logits ``(B, T, tgt_vocab)`` of the next token at every target position, each seeing only its past."""
+        self_mask = causal_mask(tgt_in.shape[1], device=tgt_in.device)
+        x, weights = self.decoder(self._embed(self.tgt_embed, tgt_in), memory, self_mask=self_mask,
+                                  memory_mask=memory_mask, need_weights=need_weights)
+        return self.generator(x), weights
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, *,
+                need_weights: bool = False) -> tuple[torch.Tensor, dict[str, list[torch.Tensor]] | None]:
+        memory, memory_mask, encoder_weights = self.encode(src, src_lengths, need_weights=need_weights)
+        logits, weights = self.decode(tgt_in, memory, memory_mask, need_weights=need_weights)
+        return logits, ({"encoder": encoder_weights, **weights} if need_weights else None)
+
+    def next_log_probs(self, src: torch.Tensor, src_lengths: torch.Tensor | None = None
+                       ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``attnlab.decoding``'s ``prefixes (N, t) -> (N, V)`` for ``src (S,)`` (one sentence) or ``src (B, S)``
+        with ``src_lengths`` (N = B). The source is encoded once; the decoder re-reads each prefix (no cache)."""
+        _checks.tensor("next_log_probs", "src", src, ndim=(1, 2))
+        if src.ndim == 1:
+            src, src_lengths = src[None], torch.tensor([src.shape[0]], device=src.device)
+        elif src_lengths is None:
+            raise ValueError("next_log_probs(): a batch of sources (B, S) needs src_lengths (B,)")
+        with torch.no_grad():
+            memory, memory_mask, _ = self.encode(src, src_lengths)
+
+        def next_log_probs(prefixes: torch.Tensor) -> torch.Tensor:
+            n, b = prefixes.shape[0], src.shape[0]
+            if b not in (1, n):
+                raise ValueError(f"next_log_probs(): got {n} prefixes for a batch of {b} sources")
+            with torch.no_grad():
+                logits, _ = self.decode(prefixes.to(src.device), memory.expand(n, -1, -1),
+                                        memory_mask.expand(n, -1, -1))
+            return logits[:, -1].log_softmax(-1)
+
+        return next_log_probs
+
+
+def parameter_count(*, src_vocab: int, tgt_vocab: int, d_model: int, d_ff: int, num_layers: int,
+                    share_embeddings: bool = False, final_norms: bool = False) -> int:
+    """The number of parameters of ``Transformer(...)``, in closed form.
+
+    Attention: 4 projections d x d with biases = 4 d^2 + 4 d; feed-forward 2 d d_ff + d_ff + d; LayerNorm 2 d.
+    Encoder layer: attention + FFN + 2 norms; decoder layer: 2 attentions + FFN + 3 norms; the generator d V + V.
+    The number of heads does not matter: heads split d_model, they do not add weights.
+    """
+    attention = 4 * d_model * d_model + 4 * d_model
+    ffn = 2 * d_model * d_ff + d_ff + d_model
+    norm = 2 * d_model
+    layers = num_layers * (attention + ffn + 2 * norm) + num_layers * (2 * attention + ffn + 3 * norm)
+    embeddings = src_vocab * d_model + (0 if share_embeddings else tgt_vocab * d_model + tgt_vocab * d_model)
+    return layers + embeddings + tgt_vocab + (2 * norm if final_norms else 0)
