@@ -275,6 +275,10 @@ class Transformer(nn.Module):
         self.encoder = Encoder(num_layers, d_model, num_heads, d_ff, dropout, norm_first)
         self.decoder = Decoder(num_layers, d_model, num_heads, d_ff, dropout, norm_first)
         self.generator = nn.Linear(d_model, tgt_vocab)
+        for embedding in {self.src_embed, self.tgt_embed}:  # std d^-1/2: after the sqrt(d) scaling, unit scale like
+            nn.init.normal_(embedding.weight, std=d_model**-0.5)  # the positions (N(0, 1) would drown them)
+            with torch.no_grad():
+                embedding.weight[PAD].zero_()
         if share_embeddings:
             self.generator.weight = self.src_embed.weight
 
