@@ -94,3 +94,13 @@ def exact_match(predicted: Sequence[Sequence[int]], targets: Sequence[Sequence[i
         raise ValueError(f"exact_match(): expected two equally long, non-empty lists, got {len(predicted)} "
                          f"and {len(targets)} sequences")
     return sum(list(p) == list(t) for p, t in zip(predicted, targets)) / len(targets)
+
+
+def warmup_then_decay(warmup: int, steps: int) -> Callable[[int], float]:
+    """A ``schedule`` for ``fit``: the learning rate rises linearly over ``warmup`` steps, then falls linearly to
+    zero at ``steps`` (warm-up as in Vaswani et al. 2017, section 5.3, with a linear instead of 1/sqrt decay)."""
+    warmup = _checks.positive_int("warmup_then_decay", "warmup", warmup)
+    steps = _checks.positive_int("warmup_then_decay", "steps", steps)
+    if warmup >= steps:
+        raise ValueError(f"warmup_then_decay(): warmup={warmup} must be smaller than steps={steps}")
+    return lambda step: min((step + 1) / warmup, (steps - step) / (steps - warmup))

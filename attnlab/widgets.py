@@ -435,3 +435,56 @@ def caption_scrubber(image: torch.Tensor, words: Sequence[str], weights: torch.T
 
     return explore(draw, {"word": [(f"{t}: {x}", t) for t, x in enumerate(words)]}, static=static,
                    figsize=(10.0, 4.0))
+
+
+def transformer_attention_explorer(
+    weights: dict[str, list[torch.Tensor]], source: Sequence[str], target: Sequence[str], *, static: bool = False,
+) -> ipywidgets.Widget | HTML:
+    """The attention maps of every layer and head of an encoder-decoder Transformer, for one sentence pair.
+
+    ``weights`` is what ``Transformer(..., need_weights=True)`` returned for a batch whose first item is the pair:
+    ``{"encoder": [(B, H, S, S)] * L, "self": [(B, H, T, T)] * L, "cross": [(B, H, T, S)] * L}``; ``source`` and
+    ``target`` label the S source and T target (decoder input) positions. Live: pick the block, the layer and the
+    head. Static twin: one frame per block, showing all layers x heads as a grid.
+    """
+    blocks = {"encoder self-attention": ("encoder", source, source),
+              "decoder self-attention (masked)": ("self", target, target),
+              "cross-attention": ("cross", target, source)}
+    maps = {name: [to_numpy(w[0]) for w in weights[key]] for name, (key, *_) in blocks.items()}
+    n_layers, n_heads = len(maps["cross-attention"]), maps["cross-attention"][0].shape[0]
+    for name, (_, rows, cols) in blocks.items():
+        if any(m.shape != (n_heads, len(rows), len(cols)) for m in maps[name]):
+            raise ValueError(f"transformer_attention_explorer(): {name} maps must be (H, {len(rows)}, {len(cols)}) "
+                             f"for the given words, got {[m.shape for m in maps[name]]}")
+
+    def panel(ax: Axes, block: str, layer: int, head: int, labels: bool) -> None:
+        _, rows, cols = blocks[block]
+        heatmap(maps[block][layer][head], x_labels=list(cols) if labels else None,
+                y_labels=list(rows) if labels else None, ax=ax, colorbar=False, annotate=False,
+                xlabel="key" if labels else "", ylabel="query" if labels else "",
+                title=f"layer {layer + 1}, head {head + 1}")
+        ax.tick_params(axis="x", labelrotation=90)
+        if not labels:
+            ax.set(xticks=[], yticks=[])
+
+    def draw_one(fig: Figure, block: str, layer: int, head: int) -> None:
+        fig.clear()
+        panel(fig.add_subplot(), block, layer, head, labels=True)
+        fig.suptitle(block)
+        fig.tight_layout()
+
+    def draw_grid(fig: Figure, block: str) -> None:
+        fig.clear()
+        axes = fig.subplots(n_layers, n_heads, squeeze=False)
+        for layer in range(n_layers):
+            for head in range(n_heads):
+                panel(axes[layer, head], block, layer, head, labels=False)
+        fig.suptitle(f"{block}: rows = layers, columns = heads")
+        fig.tight_layout()
+
+    block_options = [(name, name) for name in blocks]
+    if static:
+        return explore(draw_grid, {"block": block_options}, static=True,
+                       figsize=(2.6 * n_heads, 2.4 * n_layers + 0.6))
+    return explore(draw_one, {"block": block_options, "layer": [(str(i + 1), i) for i in range(n_layers)],
+                              "head": [(str(h + 1), h) for h in range(n_heads)]}, figsize=(7.0, 6.0))

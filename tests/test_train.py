@@ -46,3 +46,13 @@ def test_metrics_against_hand_counts():
         exact_match([[1]], [[1], [2]])
     with pytest.raises(ValueError, match="eval_every must be >= 1, got 0"):
         fit(nn.Linear(1, 1), lambda m, s: m.weight.sum(), steps=1, eval_every=0)
+
+
+def test_warmup_then_decay():
+    from attnlab.train import warmup_then_decay
+
+    f = warmup_then_decay(10, 110)
+    assert [f(s) for s in (0, 4, 9)] == pytest.approx([0.1, 0.5, 1.0])
+    assert [f(s) for s in (10, 60, 109)] == pytest.approx([1.0, 0.5, 0.01])
+    with pytest.raises(ValueError, match="warmup=20 must be smaller than steps=20"):
+        warmup_then_decay(20, 20)

@@ -147,3 +147,29 @@ def test_caption_scrubber_draws_each_words_map():
     assert len(re.findall(r"frames\[\d+\]", html.data)) == 4
     with pytest.raises(ValueError, match=r"weights must be \(T, h w\) = \(4, 16\), got \(4, 9\)"):
         al.widgets.caption_scrubber(image, words, alpha[:, :9], (4, 4))
+
+
+def transformer_weights():
+    torch.manual_seed(0)
+    m = al.transformer.Transformer(11, 9, d_model=16, num_heads=4, num_layers=2, d_ff=32, dropout=0.0, max_len=16)
+    _, weights = m(torch.randint(3, 11, (1, 5)), torch.tensor([5]), torch.randint(3, 9, (1, 4)), need_weights=True)
+    return weights
+
+
+def test_transformer_explorer_draws_the_requested_head():
+    import matplotlib.pyplot as plt
+
+    weights = transformer_weights()
+    src, tgt = [f"s{j}" for j in range(5)], [f"t{i}" for i in range(4)]
+    captured = capture_draw(lambda: al.widgets.transformer_attention_explorer(weights, src, tgt))
+    assert [v for _, v in captured["params"]["layer"]] == [0, 1] and len(captured["params"]["head"]) == 4
+    fig = plt.figure()
+    for block, key in (("encoder self-attention", "encoder"), ("cross-attention", "cross")):
+        captured["draw"](fig, block=block, layer=1, head=2)
+        np.testing.assert_allclose(fig.axes[0].images[0].get_array(), weights[key][1][0, 2].detach().numpy(),
+                                   rtol=1e-6)
+    plt.close(fig)
+    html = al.widgets.transformer_attention_explorer(weights, src, tgt, static=True)
+    assert len(re.findall(r"frames\[\d+\]", html.data)) == 3
+    with pytest.raises(ValueError, match=r"encoder self-attention maps must be \(H, 4, 4\)"):
+        al.widgets.transformer_attention_explorer(weights, src[:4], tgt)
