@@ -8,7 +8,8 @@ gets zero weights and a zero output.
 import importlib
 
 from . import fonts  # noqa: F401  (Hangul in figures)
-from . import autoregressive, data, decoding, local, positional, relative, saturation, scores, seq2seq, train, transformer, vision
+from . import (autoregressive, data, decoding, local, positional, relative, saturation, scores, seq2seq,
+               sequence_layers, train, transformer, vision)
 from .attention import attention, scaled_dot_product_attention
 from .device import get_device, seed_everything
 from .masks import causal_mask, padding_mask
@@ -50,6 +51,7 @@ __all__ = [
     "scores",
     "seed_everything",
     "seq2seq",
+    "sequence_layers",
     "sinusoidal_encoding",
     "train",
     "transformer",

@@ -29,3 +29,21 @@ def test_relative_logits_benchmark_runs():
     rows = relative_logits.run(lengths=(32,), repeats=1)
     assert {r["method"] for r in rows} == set(relative_logits.RUNS)
     assert all(r["seconds"] > 0 and math.isfinite(r["peak_mib"]) for r in rows)
+
+
+def test_sequence_layers_benchmark_runs():
+    from bench import sequence_layers
+
+    rows = sequence_layers.run(lengths=(16,), d=8, repeats=1)
+    assert {r["method"] for r in rows} == set(sequence_layers.RUNS)
+    assert all(r["seconds"] > 0 and math.isfinite(r["peak_mib"]) for r in rows)
+
+
+def test_transformer_toy_benchmark_runs():
+    from bench import transformer_toy
+
+    results = transformer_toy.run(n_train=200, n_test=20, steps=4, rnn_steps=2, every=2, target=0.0)
+    assert set(results) == {"Transformer", "Bahdanau"}
+    for r in results.values():
+        assert r["seconds_to_target"] is not None and 0 < r["seconds_to_target"] <= r["train_seconds"]
+        assert 0.0 <= r["exact_match"] <= 1.0
