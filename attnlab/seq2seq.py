@@ -62,6 +62,17 @@ class Encoder(nn.Module):
         return annotations, torch.cat(list(last), dim=-1)  # last: (directions, B, d_hidden)
 
 
+def source_batch(src: torch.Tensor, src_lengths: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """What ``next_log_probs`` accepts, as a batch: one sentence ``src (S,)`` becomes ``(1, S)`` with its length;
+    a batch ``(B, S)`` needs ``src_lengths (B,)``."""
+    _checks.tensor("next_log_probs", "src", src, ndim=(1, 2))
+    if src.ndim == 1:
+        return src[None], torch.tensor([src.shape[0]], device=src.device)
+    if src_lengths is None:
+        raise ValueError("next_log_probs(): a batch of sources (B, S) needs src_lengths (B,)")
+    return src, src_lengths
+
+
 def _check_ids(fn: str, name: str, ids: object) -> None:
     _checks.tensor(fn, name, ids, ndim=2)
     if ids.dtype != torch.long:
@@ -256,11 +267,7 @@ class Seq2Seq(nn.Module):
 
         The source is encoded once; ``attnlab.decoding.incremental`` keeps the decoder states between calls.
         """
-        _checks.tensor("next_log_probs", "src", src, ndim=(1, 2))
-        if src.ndim == 1:
-            src, src_lengths = src[None], torch.tensor([src.shape[0]], device=src.device)
-        elif src_lengths is None:
-            raise ValueError("next_log_probs(): a batch of sources (B, S) needs src_lengths (B,)")
+        src, src_lengths = source_batch(src, src_lengths)
         with torch.no_grad():
             source = self.encode(src, src_lengths)
         rows = lambda n: source if n == src.shape[0] else source.expand(n)  # noqa: E731

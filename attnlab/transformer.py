@@ -31,6 +31,7 @@ from .data.translation import PAD
 from .masks import causal_mask, padding_mask
 from .multihead import MultiHeadAttention
 from .positional import sinusoidal_encoding
+from .seq2seq import source_batch
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": F.relu, "gelu": F.gelu}
 
@@ -103,14 +104,7 @@ class EncoderLayer(_Sublayers):
     @classmethod
     def from_torch(cls, layer: nn.TransformerEncoderLayer) -> EncoderLayer:
         """A copy of ``nn.TransformerEncoderLayer`` (either norm placement, relu or gelu; same dtype and device)."""
-        if not isinstance(layer, nn.TransformerEncoderLayer):
-            raise TypeError(f"EncoderLayer.from_torch(): expected nn.TransformerEncoderLayer, got "
-                            f"{type(layer).__name__}")
-        ours = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
-                   layer.dropout.p, layer.norm_first, _activation_of(layer), layer.norm1.eps)
-        ours.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
-        _copy_common(ours, layer, ("norm1", "norm2"))
-        return ours
+        return _layer_from_torch(cls, layer, nn.TransformerEncoderLayer, {"self_attn": "self_attn"}, 2)
 
 
 class DecoderLayer(_Sublayers):
@@ -147,15 +141,8 @@ class DecoderLayer(_Sublayers):
     @classmethod
     def from_torch(cls, layer: nn.TransformerDecoderLayer) -> DecoderLayer:
         """A copy of ``nn.TransformerDecoderLayer`` (either norm placement, relu or gelu; same dtype and device)."""
-        if not isinstance(layer, nn.TransformerDecoderLayer):
-            raise TypeError(f"DecoderLayer.from_torch(): expected nn.TransformerDecoderLayer, got "
-                            f"{type(layer).__name__}")
-        ours = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
-                   layer.dropout.p, layer.norm_first, _activation_of(layer), layer.norm1.eps)
-        ours.self_attn = MultiHeadAttention.from_torch(layer.self_attn)
-        ours.cross_attn = MultiHeadAttention.from_torch(layer.multihead_attn)
-        _copy_common(ours, layer, ("norm1", "norm2", "norm3"))
-        return ours
+        return _layer_from_torch(cls, layer, nn.TransformerDecoderLayer,
+                                 {"self_attn": "self_attn", "cross_attn": "multihead_attn"}, 3)
 
 
 def _activation_of(layer: nn.Module) -> str:
@@ -166,13 +153,23 @@ def _activation_of(layer: nn.Module) -> str:
     raise ValueError(f"from_torch(): unsupported activation {activation!r} (attnlab supports relu and gelu)")
 
 
-def _copy_common(ours: _Sublayers, theirs: nn.Module, norms: tuple[str, ...]) -> None:
-    ours.to(device=theirs.linear1.weight.device, dtype=theirs.linear1.weight.dtype)
+def _layer_from_torch(cls: type, layer: nn.Module, torch_cls: type, attentions: dict[str, str], n_norms: int
+                      ) -> _Sublayers:
+    """Build ``cls`` like torch's ``layer`` and copy its weights: attentions named ``{ours: theirs}``, the
+    feed-forward network and the norms ``norm1 .. norm{n_norms}``."""
+    if not isinstance(layer, torch_cls):
+        raise TypeError(f"{cls.__name__}.from_torch(): expected nn.{torch_cls.__name__}, got {type(layer).__name__}")
+    ours = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features, layer.dropout.p,
+               layer.norm_first, _activation_of(layer), layer.norm1.eps)
+    ours.to(device=layer.linear1.weight.device, dtype=layer.linear1.weight.dtype)
+    for mine, theirs in attentions.items():
+        setattr(ours, mine, MultiHeadAttention.from_torch(getattr(layer, theirs)))
     with torch.no_grad():
         for name in ("linear1", "linear2"):
-            getattr(ours.ff, name).load_state_dict(getattr(theirs, name).state_dict())
-        for mine, name in zip(ours.norms, norms):
-            mine.load_state_dict(getattr(theirs, name).state_dict())
+            getattr(ours.ff, name).load_state_dict(getattr(layer, name).state_dict())
+        for i, norm in enumerate(ours.norms, start=1):
+            norm.load_state_dict(getattr(layer, f"norm{i}").state_dict())
+    return ours
 
 
 class Encoder(nn.Module):
@@ -313,11 +310,7 @@ class Transformer(nn.Module):
                        ) -> Callable[[torch.Tensor], torch.Tensor]:
         """``attnlab.decoding``'s ``prefixes (N, t) -> (N, V)`` for ``src (S,)`` (one sentence) or ``src (B, S)``
         with ``src_lengths`` (N = B). The source is encoded once; the decoder re-reads each prefix (no cache)."""
-        _checks.tensor("next_log_probs", "src", src, ndim=(1, 2))
-        if src.ndim == 1:
-            src, src_lengths = src[None], torch.tensor([src.shape[0]], device=src.device)
-        elif src_lengths is None:
-            raise ValueError("next_log_probs(): a batch of sources (B, S) needs src_lengths (B,)")
+        src, src_lengths = source_batch(src, src_lengths)
         with torch.no_grad():
             memory, memory_mask, _ = self.encode(src, src_lengths)
 
