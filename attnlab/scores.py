@@ -2,15 +2,15 @@
 
 Every function here maps queries ``q (..., Tq, d_q)`` and keys ``k (..., Tk, d_k)`` to scores ``(..., Tq, Tk)``;
 ``masked_softmax`` turns a row of scores into attention weights. The leading dimensions of ``q`` and ``k`` must be
-equal (batch, heads).
+equal (batch, heads)::
 
-| name         | score(q, k)                      | source                                   |
-|--------------|----------------------------------|------------------------------------------|
-| `dot`        | q . k                            | Luong et al. 2015 ("dot")                |
-| `scaled_dot` | q . k / sqrt(d)                  | Vaswani et al. 2017, eq. 1               |
-| `General`    | q^T W k                          | Luong et al. 2015 ("general")            |
-| `Additive`   | v^T tanh(W q + U k)              | Bahdanau et al. 2015, appendix A.1.2     |
-| `Concat`     | v^T tanh(W [q; k])               | Luong et al. 2015 ("concat")             |
+    | name         | score(q, k)                      | source                                   |
+    |--------------|----------------------------------|------------------------------------------|
+    | `dot`        | q . k                            | Luong et al. 2015 ("dot")                |
+    | `scaled_dot` | q . k / sqrt(d)                  | Vaswani et al. 2017, eq. 1               |
+    | `General`    | q^T W k                          | Luong et al. 2015 ("general")            |
+    | `Additive`   | v^T tanh(W q + U k)              | Bahdanau et al. 2015, appendix A.1.2     |
+    | `Concat`     | v^T tanh(W [q; k])               | Luong et al. 2015 ("concat")             |
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Three ways to process a sequence: recurrence, convolution, self-attention (Vaswani et al. 2017, section 4).
 
 Each layer maps ``x (B, T, d)`` to ``(B, T, d)`` and is *causal*: output t depends on inputs 0..t only, so the three
-compare on equal terms.
+compare on equal terms::
 
-| layer                 | cost per layer | sequential steps | longest path between positions |
-|-----------------------|----------------|------------------|--------------------------------|
-| ``RecurrentLayer``    | O(T d^2)       | O(T)             | O(T)                           |
-| ``ConvolutionLayer``  | O(k T d^2)     | O(1)             | O(T / k) (O(log_k T) dilated)   |
-| ``SelfAttentionLayer``| O(T^2 d)       | O(1)             | O(1)                           |
+    | layer                 | cost per layer | sequential steps | longest path between positions |
+    |-----------------------|----------------|------------------|--------------------------------|
+    | ``RecurrentLayer``    | O(T d^2)       | O(T)             | O(T)                           |
+    | ``ConvolutionLayer``  | O(k T d^2)     | O(1)             | O(T / k) (O(log_k T) dilated)   |
+    | ``SelfAttentionLayer``| O(T^2 d)       | O(1)             | O(1)                           |
 
 ``SequenceClassifier`` stacks ``num_layers`` of one kind (with residual connections and LayerNorm) and reads the
 last position out: the model of the chapter's long-range experiment.

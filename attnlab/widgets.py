@@ -207,7 +207,7 @@ def permutation_explorer(
 
     ``layer(x (1, T, d)) -> (out (1, T, d_v), weights (1, T, T))``, e.g. ``al.SelfAttention``; ``x (T, d)`` one
     sequence; ``orders`` the permutations to offer. Each row is labelled with its token, so the same token's output
-    row can be followed from one order to the next; the title gives max |f(s(x)) - s(f(x))|.
+    row can be followed from one order to the next; the title gives ``max |f(s(x)) - s(f(x))|``.
     """
     x = x.detach()
     orders = [list(order) for order in orders]

@@ -52,3 +52,22 @@ def test_chapter_page_has_colab_button_figures_static_widgets_and_no_setup_cell(
     if "static=True" in notebook.read_text(encoding="utf-8"):
         assert 'type="range"' in text and "frames[0]" in text  # the static twin's frame slider
     assert "application/vnd.jupyter.widget-view+json" not in text
+
+
+def test_api_reference_documents_every_public_module_from_its_docstrings(html):
+    import importlib
+    import inspect
+
+    import attnlab
+
+    text = (html / "book" / "api.html").read_text(encoding="utf-8")
+    modules = [name for name in attnlab.__all__ if inspect.ismodule(getattr(attnlab, name))
+               and name != "data"]  # attnlab.data: its modules have their own sections
+    for name in modules:
+        module = importlib.import_module(f"attnlab.{name}")
+        public = [n for n, obj in vars(module).items() if not n.startswith("_") and getattr(obj, "__module__", None)
+                  == module.__name__ and (inspect.isclass(obj) or inspect.isfunction(obj)) and obj.__doc__]
+        assert public, name
+        for member in public:
+            assert f'id="attnlab.{name}.{member}"' in text, f"attnlab.{name}.{member} is missing from the API page"
+    assert text.count('href="../notebooks/') >= len(modules)  # each module links to the chapters that teach it
