@@ -24,17 +24,25 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Book built: open _build/html/index.html"
 
-## Run every test: unit tests, nbval over notebooks/ (strict), the book build and its checks.
+## Debian's chromium for the browser test of the built book (driven by the playwright package; never
+## `playwright install`, which downloads its own browsers).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi
+
+## Run every test: unit tests, nbval over notebooks/ (strict), the book build and its checks in a browser.
 ## One thread per test process (xdist already uses every core): more threads than cores makes torch's OpenMP
 ## threads spin against each other, which made the training cells 10x slower on 2 cores.
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest -n auto --dist loadscope --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  tests notebooks $(PYTEST_ARGS)
 
 ## Re-execute every notebook in place (after changing attnlab or a chapter); commit the outputs.
 ## One thread, as in `make test`, so that the committed outputs come from the same arithmetic nbval repeats.
 notebooks: $(STAMP)
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 notebooks/*.ipynb
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 \
+	  --ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb
 
 ## JupyterLab on the chapters.
 lab: $(STAMP)

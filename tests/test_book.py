@@ -52,6 +52,7 @@ def test_chapter_page_has_colab_button_figures_static_widgets_and_no_setup_cell(
     if "static=True" in notebook.read_text(encoding="utf-8"):
         assert 'type="range"' in text and "frames[0]" in text  # the static twin's frame slider
     assert "application/vnd.jupyter.widget-view+json" not in text
+    assert "application/vnd.jupyter.widget-state+json" not in text  # no saved state of hidden live widgets
 
 
 def test_api_reference_documents_every_public_module_from_its_docstrings(html):
@@ -71,3 +72,84 @@ def test_api_reference_documents_every_public_module_from_its_docstrings(html):
         for member in public:
             assert f'id="attnlab.{name}.{member}"' in text, f"attnlab.{name}.{member} is missing from the API page"
     assert text.count('href="../notebooks/') >= len(modules)  # each module links to the chapters that teach it
+
+
+# ---- The built book in a real browser: Debian's chromium driven by playwright (`make test` installs both) ----
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser(html):
+    """A local HTTP server for the built book and a headless chromium page: ``(page, base_url, errors)``, where
+    ``errors`` collects the JavaScript exceptions of the current page and every request for one of the book's own
+    files that failed (requests to outside CDNs may fail offline and are allowed)."""
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"the browser test needs Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = chromium.new_page()
+        page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+        page.on("requestfailed", lambda request: errors.append(f"failed: {request.url}")
+                if request.url.startswith(base) else None)
+        page.on("response", lambda response: errors.append(f"HTTP {response.status}: {response.url}")
+                if response.url.startswith(base) and response.status >= 400 else None)
+        yield page, base, errors
+        chromium.close()
+    server.shutdown()
+
+
+def test_every_page_loads_in_a_browser_without_errors_or_broken_images(browser):
+    page, base, errors = browser
+    for name in toc_files():
+        errors.clear()
+        page.goto(f"{base}{name}.html", wait_until="load")
+        broken = page.eval_on_selector_all("img", "imgs => imgs.filter(i => !i.complete || i.naturalWidth === 0)"
+                                                  ".map(i => i.src.slice(0, 80))")
+        assert not broken, f"{name}: broken images {broken}"
+        assert not errors, f"{name}: {errors}"
+
+
+def test_search_finds_pages(browser):
+    page, base, _ = browser
+    page.goto(f"{base}search.html?q=attention", wait_until="load")
+    page.wait_for_selector("#search-results li", timeout=15000)
+    assert page.locator("#search-results li").count() >= 10
+
+
+def test_every_static_widget_twin_responds_to_its_slider(browser):
+    page, base, _ = browser
+    twins = 0
+    for notebook in NOTEBOOKS:
+        page.goto(f"{base}notebooks/{notebook.stem}.html", wait_until="load")
+        sliders = page.locator("input.anim-slider")
+        for i in range(sliders.count()):
+            slider = sliders.nth(i)
+            image = page.locator(f"#_anim_img{slider.get_attribute('id').removeprefix('_anim_slider')}")
+            before = image.get_attribute("src")
+            slider.evaluate("s => { s.value = s.max; s.dispatchEvent(new Event('input')); }")
+            assert image.get_attribute("src") != before, f"{notebook.stem}: twin {i} did not change frame"
+            twins += 1
+    assert twins >= sum("static=True" in n.read_text(encoding="utf-8") for n in NOTEBOOKS)
+
+
+def test_every_page_is_reachable_from_the_navigation(browser):
+    page, base, _ = browser
+    page.goto(f"{base}book/intro.html", wait_until="load")
+    links = page.eval_on_selector_all("nav.bd-links a", "links => links.map(a => a.href)")
+    for name in toc_files()[1:]:
+        assert f"{base}{name}.html" in links, f"{name} is not in the navigation"

@@ -59,3 +59,10 @@ def test_chapter_has_the_guide_sections(path):
         assert heading in markdown, f"{path.name}: missing {heading!r}"
     assert ":class: dropdown" in markdown  # exercise solutions are hidden
     assert path.stat().st_size < 3_000_000
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_no_live_widget_state_is_committed(path):
+    """Live widgets are hidden in the book; their saved state (images included) would only bloat every page and
+    pull a widget manager from a CDN. `make notebooks` does not store it."""
+    assert "widgets" not in load(path)["metadata"]
