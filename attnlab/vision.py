@@ -1,15 +1,17 @@
 """Attention over images: self-attention inside a CNN (SAGAN) and captioning with attention (Show, Attend and Tell).
 
-Self-attention inside a convolutional network (SAGAN: Zhang et al. 2018, section 3).
-
-A feature map ``x (B, C, H, W)`` is a set of HW vectors. 1x1 convolutions -- the same linear map at every pixel --
-turn it into queries and keys (C -> C/reduction) and values (C -> C); every pixel attends to every pixel, and the
-result is added back with a learned weight that starts at zero:
+``SelfAttention2d`` (Zhang et al. 2018, section 3): a feature map ``x (B, C, H, W)`` is a set of HW vectors. 1x1
+convolutions -- the same linear map at every pixel -- turn it into queries and keys (C -> C/reduction) and values
+(C -> C); every pixel attends to every pixel, and the result is added back with a learned weight that starts at
+zero::
 
     s_ij = g(x_i) . f(x_j),   beta_i = softmax_j(s_ij),   o_i = sum_j beta_ij h(x_j),   y = gamma * o + x
 
 (SAGAN's scores are not divided by sqrt(d).) With gamma = 0 the block is exactly the identity at initialisation,
 so it can be inserted into a trained network without changing it.
+
+``ShowAttendTell`` (Xu et al. 2015): a caption decoder that attends over a CNN's grid of annotation vectors, one
+distribution per word; ``doubly_stochastic_penalty`` is the paper's regulariser.
 """
 
 from __future__ import annotations
