@@ -47,3 +47,13 @@ def test_transformer_toy_benchmark_runs():
     for r in results.values():
         assert r["seconds_to_target"] is not None and 0 < r["seconds_to_target"] <= r["train_seconds"]
         assert 0.0 <= r["exact_match"] <= 1.0
+
+
+def test_throughput_benchmark_runs():
+    from bench import throughput
+
+    result = throughput.run_throughput(batch=2, lengths=(8,), d_model=16, heads=2, matmul_n=64, repeats=1,
+                                       device=torch.device("cpu"))
+    assert result["matmul_gflops"] > 0 and result["rows"][0]["gflops"] > 0
+    rows = throughput.run_paths(lengths=(16,), repeats=1)
+    assert {r["method"] for r in rows} == set(throughput.RUNS)
