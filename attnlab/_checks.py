@@ -96,3 +96,9 @@ def choice(fn: str, name: str, x: object, options: tuple[str, ...]) -> str:
     if x not in options:
         raise ValueError(f"{fn}(): {name} must be one of {', '.join(map(repr, options))}, got {x!r}")
     return x
+
+
+def width(fn: str, name: str, x: torch.Tensor, expected: int) -> None:
+    """Check that the last dimension of ``x`` is ``expected``."""
+    if x.shape[-1] != expected:
+        raise ValueError(f"{fn}(): {name} must have width {expected}, got shape {shape(x)}")

@@ -39,11 +39,6 @@ def _check_pair(fn: str, q: torch.Tensor, k: torch.Tensor, *, same_width: bool) 
         )
 
 
-def _check_width(fn: str, name: str, x: torch.Tensor, expected: int) -> None:
-    if x.shape[-1] != expected:
-        raise ValueError(f"{fn}(): {name} must have width {expected}, got shape {_checks.shape(x)}")
-
-
 def dot(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Dot-product scores ``q k^T``: ``(..., Tq, d)``, ``(..., Tk, d)`` -> ``(..., Tq, Tk)``."""
     _check_pair("dot", q, k, same_width=True)
@@ -70,8 +65,8 @@ class General(nn.Module):
 
     def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         _check_pair("General", q, k, same_width=False)
-        _check_width("General", "q", q, self.d_q)
-        _check_width("General", "k", k, self.d_k)
+        _checks.width("General", "q", q, self.d_q)
+        _checks.width("General", "k", k, self.d_k)
         return q @ self.W(k).transpose(-2, -1)
 
 
@@ -95,8 +90,8 @@ class Additive(nn.Module):
         """Scores ``(..., Tq, Tk)``. A decoder that scores the same keys at every step passes ``u_k = self.U(k)``,
         computed once per source sentence, instead of recomputing it."""
         _check_pair("Additive", q, k, same_width=False)
-        _check_width("Additive", "q", q, self.d_q)
-        _check_width("Additive", "k", k, self.d_k)
+        _checks.width("Additive", "q", q, self.d_q)
+        _checks.width("Additive", "k", k, self.d_k)
         hidden = torch.tanh(self.W(q).unsqueeze(-2) + (self.U(k) if u_k is None else u_k).unsqueeze(-3))
         return self.v(hidden).squeeze(-1)
 
@@ -118,8 +113,8 @@ class Concat(nn.Module):
 
     def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         _check_pair("Concat", q, k, same_width=False)
-        _check_width("Concat", "q", q, self.d_q)
-        _check_width("Concat", "k", k, self.d_k)
+        _checks.width("Concat", "q", q, self.d_q)
+        _checks.width("Concat", "k", k, self.d_k)
         *lead, n_q, _ = q.shape
         n_k = k.shape[-2]
         pairs = torch.cat(

@@ -96,12 +96,6 @@ class Source:
                         (self.annotations, self.summary, self.mask, self.u_k)))
 
 
-def _check_width(fn: str, name: str, x: torch.Tensor, expected: int) -> None:
-    if x.shape[-1] != expected:
-        raise ValueError(f"{fn}(): {name} has width {x.shape[-1]} but the decoder was built for d_enc = {expected} "
-                         f"(shape {_checks.shape(x)})")
-
-
 class Decoder(nn.Module):
     """The bottleneck decoder: GRU over ``[embed(y_{i-1}); c]`` with ONE context ``c`` = the encoder's summary,
     which also initialises the state (Cho et al. 2014). It cannot look back at the annotations.
@@ -119,7 +113,7 @@ class Decoder(nn.Module):
         self.out = nn.Linear(d_hidden + d_enc, vocab_size)
 
     def read(self, annotations: torch.Tensor, summary: torch.Tensor, mask: torch.Tensor) -> Source:
-        _check_width("Decoder", "summary", summary, self.d_enc)
+        _checks.width("Decoder", "summary", summary, self.d_enc)
         return Source(annotations, summary, mask)
 
     def start(self, source: Source) -> torch.Tensor:
@@ -184,7 +178,7 @@ class AttentionDecoder(nn.Module):
             self.out = nn.Linear(d_hidden, vocab_size)  # W_s
 
     def read(self, annotations: torch.Tensor, summary: torch.Tensor, mask: torch.Tensor) -> Source:
-        _check_width("AttentionDecoder", "annotations", annotations, self.d_enc)
+        _checks.width("AttentionDecoder", "annotations", annotations, self.d_enc)
         u_k = self.score.U(annotations) if isinstance(self.score, scores.Additive) else None
         return Source(annotations, summary, mask, u_k)
 
