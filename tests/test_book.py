@@ -127,7 +127,9 @@ def test_every_page_loads_in_a_browser_without_errors_or_broken_images(browser):
 def test_search_finds_pages(browser):
     page, base, _ = browser
     page.goto(f"{base}search.html?q=attention", wait_until="load")
-    page.wait_for_selector("#search-results li", timeout=15000)
+    # Sphinx adds the results one by one on a timer and then writes "Search finished, found N page(s) ...".
+    page.wait_for_function("() => (document.querySelector('#search-results .search-summary') || {}).innerText"
+                           "?.includes('Search finished')", timeout=30000)
     assert page.locator("#search-results li").count() >= 10
 
 
