@@ -16,7 +16,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(BIN)/python -c "import torch" 2>/dev/null || { \
 	  if nvidia-smi -L >/dev/null 2>&1; then $(BIN)/pip install "torch>=2.2"; \
 	  else $(BIN)/pip install --retries 1 --no-deps --no-index --find-links $(TORCH_CPU_WHEELS) "torch>=2.2"; fi; }
-	$(BIN)/pip install -r requirements.txt -e .
+	$(BIN)/pip install -r requirements.txt -e ".[pretrained]"
 	@touch $@
 
 ## Build the rendered book from the committed notebook outputs into _build/html.

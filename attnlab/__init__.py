@@ -8,8 +8,8 @@ gets zero weights and a zero output.
 import importlib
 
 from . import fonts  # noqa: F401  (Hangul in figures)
-from . import (autoregressive, data, decoding, local, positional, relative, saturation, scores, seq2seq,
-               sequence_layers, train, transformer, vision)
+from . import (autoregressive, data, decoding, local, positional, pretrained, relative, saturation, scores,
+               seq2seq, sequence_layers, train, transformer, vision, wordpiece)
 from .attention import attention, scaled_dot_product_attention
 from .device import get_device, seed_everything
 from .masks import causal_mask, padding_mask
@@ -45,6 +45,7 @@ __all__ = [
     "measure",
     "padding_mask",
     "positional",
+    "pretrained",
     "relative",
     "scaled_dot_product_attention",
     "saturation",
@@ -58,4 +59,5 @@ __all__ = [
     "vision",
     "viz",
     "widgets",
+    "wordpiece",
 ]

@@ -179,11 +179,14 @@ class Encoder(nn.Module):
     """
 
     def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1,
-                 norm_first: bool = False, final_norm: bool | None = None, activation: str = "relu") -> None:
+                 norm_first: bool = False, final_norm: bool | None = None, activation: str = "relu",
+                 layer_norm_eps: float = 1e-5) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation)
+        self.layers = nn.ModuleList(EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation,
+                                                 layer_norm_eps)
                                     for _ in range(_checks.positive_int("Encoder", "num_layers", num_layers)))
-        self.norm = nn.LayerNorm(d_model) if (norm_first if final_norm is None else final_norm) else None
+        self.norm = (nn.LayerNorm(d_model, eps=layer_norm_eps) if (norm_first if final_norm is None else final_norm)
+                     else None)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, *, need_weights: bool = False
                 ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
@@ -207,11 +210,14 @@ class Decoder(nn.Module):
     """
 
     def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1,
-                 norm_first: bool = False, final_norm: bool | None = None, activation: str = "relu") -> None:
+                 norm_first: bool = False, final_norm: bool | None = None, activation: str = "relu",
+                 layer_norm_eps: float = 1e-5) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation)
+        self.layers = nn.ModuleList(DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation,
+                                                 layer_norm_eps)
                                     for _ in range(_checks.positive_int("Decoder", "num_layers", num_layers)))
-        self.norm = nn.LayerNorm(d_model) if (norm_first if final_norm is None else final_norm) else None
+        self.norm = (nn.LayerNorm(d_model, eps=layer_norm_eps) if (norm_first if final_norm is None else final_norm)
+                     else None)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, *, self_mask: torch.Tensor | None = None,
                 memory_mask: torch.Tensor | None = None, need_weights: bool = False

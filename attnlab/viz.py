@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 
 def to_numpy(x: torch.Tensor | np.ndarray | Sequence) -> np.ndarray:
@@ -66,6 +67,41 @@ def heatmap(
         label = colorbar_label or ("weight" if vmin == 0.0 else "value")
         ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=label)
     return ax
+
+
+def head_map(ax: Axes, weights: torch.Tensor | np.ndarray, *, rows: Sequence[str] | None = None,
+             cols: Sequence[str] | None = None, title: str = "") -> Axes:
+    """One head's ``(Tq, Tk)`` weights as a small panel: query words ``rows`` and key words ``cols`` on the axes
+    when given, otherwise no ticks at all (for dense grids of heads)."""
+    labels = rows is not None and cols is not None
+    heatmap(weights, x_labels=list(cols) if labels else None, y_labels=list(rows) if labels else None, ax=ax,
+            colorbar=False, annotate=False, xlabel="key" if labels else "", ylabel="query" if labels else "",
+            title=title)
+    ax.tick_params(axis="x", labelrotation=90)
+    if not labels:
+        ax.set(xticks=[], yticks=[])
+    return ax
+
+
+def head_grid(weights: Sequence[torch.Tensor | np.ndarray], *, fig: Figure | None = None, title: str | None = None
+              ) -> Figure:
+    """Every head of every layer: ``weights`` holds one ``(H, Tq, Tk)`` array per layer; rows are layers,
+    columns heads."""
+    maps = [to_numpy(w) for w in weights]
+    if not maps or any(m.ndim != 3 or m.shape[0] != maps[0].shape[0] for m in maps):
+        raise ValueError(f"head_grid(): weights must be a list of (H, Tq, Tk) arrays with the same H, got "
+                         f"{[m.shape for m in maps]}")
+    n_layers, n_heads = len(maps), maps[0].shape[0]
+    if fig is None:
+        fig = plt.figure(figsize=(1.25 * n_heads, 1.25 * n_layers + 0.6))
+    fig.clear()
+    axes = fig.subplots(n_layers, n_heads, squeeze=False)
+    for layer in range(n_layers):
+        for head in range(n_heads):
+            head_map(axes[layer, head], maps[layer][head], title=f"{layer + 1}.{head + 1}")
+    fig.suptitle(title or "rows = layers, columns = heads (panel layer.head)")
+    fig.tight_layout()
+    return fig
 
 
 def image_grid(images: torch.Tensor | np.ndarray, *, ncols: int = 8, title: str | None = None,

@@ -27,7 +27,7 @@ from .local import local_mask_2d
 from .positional import sinusoidal_encoding
 from .relative import skew
 from .saturation import entropy, random_query_weights, saturation_statistics, softmax_jacobian
-from .viz import heatmap, overlay, to_numpy
+from .viz import head_grid, head_map, heatmap, overlay, to_numpy
 
 
 def explore(
@@ -457,30 +457,16 @@ def transformer_attention_explorer(
             raise ValueError(f"transformer_attention_explorer(): {name} maps must be (H, {len(rows)}, {len(cols)}) "
                              f"for the given words, got {[m.shape for m in maps[name]]}")
 
-    def panel(ax: Axes, block: str, layer: int, head: int, labels: bool) -> None:
-        _, rows, cols = blocks[block]
-        heatmap(maps[block][layer][head], x_labels=list(cols) if labels else None,
-                y_labels=list(rows) if labels else None, ax=ax, colorbar=False, annotate=False,
-                xlabel="key" if labels else "", ylabel="query" if labels else "",
-                title=f"layer {layer + 1}, head {head + 1}")
-        ax.tick_params(axis="x", labelrotation=90)
-        if not labels:
-            ax.set(xticks=[], yticks=[])
-
     def draw_one(fig: Figure, block: str, layer: int, head: int) -> None:
         fig.clear()
-        panel(fig.add_subplot(), block, layer, head, labels=True)
+        _, rows, cols = blocks[block]
+        head_map(fig.add_subplot(), maps[block][layer][head], rows=rows, cols=cols,
+                 title=f"layer {layer + 1}, head {head + 1}")
         fig.suptitle(block)
         fig.tight_layout()
 
     def draw_grid(fig: Figure, block: str) -> None:
-        fig.clear()
-        axes = fig.subplots(n_layers, n_heads, squeeze=False)
-        for layer in range(n_layers):
-            for head in range(n_heads):
-                panel(axes[layer, head], block, layer, head, labels=False)
-        fig.suptitle(f"{block}: rows = layers, columns = heads")
-        fig.tight_layout()
+        head_grid(maps[block], fig=fig, title=f"{block}: rows = layers, columns = heads")
 
     block_options = [(name, name) for name in blocks]
     if static:
@@ -488,3 +474,44 @@ def transformer_attention_explorer(
                        figsize=(2.6 * n_heads, 2.4 * n_layers + 0.6))
     return explore(draw_one, {"block": block_options, "layer": [(str(i + 1), i) for i in range(n_layers)],
                               "head": [(str(h + 1), h) for h in range(n_heads)]}, figsize=(7.0, 6.0))
+
+
+def encoder_attention_explorer(weights: Sequence[torch.Tensor], tokens: Sequence[str], *, static: bool = False
+                               ) -> ipywidgets.Widget | HTML:
+    """Every layer's and head's self-attention map of an encoder (e.g. ``attnlab.pretrained``'s MiniLM) for one
+    sentence: ``weights`` is the per-layer list the model returns with ``need_weights=True``, ``[(B, H, T, T)] * L``
+    (the first item of the batch is drawn; pass its real tokens only, e.g. ``w[:1, :, :n, :n]``), ``tokens`` the T
+    word pieces. Live: pick the layer and the head. Static twin: one frame per layer with all its heads.
+    """
+    maps = [to_numpy(w[0]) for w in weights]
+    if not maps or any(m.ndim != 3 or m.shape != maps[0].shape or m.shape[1:] != (len(tokens), len(tokens))
+                       for m in maps):
+        raise ValueError(f"encoder_attention_explorer(): weights must be a list of (B, H, T, T) with T = "
+                         f"len(tokens) = {len(tokens)}, got {[tuple(w.shape) for w in weights]}")
+    n_layers, n_heads = len(maps), maps[0].shape[0]
+    columns = min(n_heads, 6)
+    grid_rows = -(-n_heads // columns)
+
+    def draw_one(fig: Figure, layer: int, head: int) -> None:
+        fig.clear()
+        head_map(fig.add_subplot(), maps[layer][head], rows=tokens, cols=tokens,
+                 title=f"layer {layer + 1}, head {head + 1}")
+        fig.tight_layout()
+
+    def draw_layer(fig: Figure, layer: int) -> None:
+        fig.clear()
+        axes = fig.subplots(grid_rows, columns, squeeze=False).ravel()
+        for head, ax in enumerate(axes[:n_heads]):
+            head_map(ax, maps[layer][head], rows=tokens, cols=tokens, title=f"head {head + 1}")
+            ax.set(xlabel="", ylabel="")
+            ax.tick_params(labelsize=6)
+        for ax in axes[n_heads:]:
+            ax.set_axis_off()
+        fig.suptitle(f"layer {layer + 1} of {n_layers}: each panel is one head (rows = queries, columns = keys)")
+        fig.tight_layout()
+
+    layers = [(str(i + 1), i) for i in range(n_layers)]
+    if static:
+        return explore(draw_layer, {"layer": layers}, static=True, figsize=(2.6 * columns, 2.8 * grid_rows + 0.5))
+    return explore(draw_one, {"layer": layers, "head": [(str(h + 1), h) for h in range(n_heads)]},
+                   figsize=(7.0, 6.0))

@@ -38,6 +38,9 @@ def test_setup_cell_is_identical_everywhere_and_installs_from_the_configured_rep
         assert line in setup
     urls = re.findall(r"git\+(https://[^\s\"']+)", setup)
     assert urls == [config()["repository"]["url"]]
+    for path in NOTEBOOKS:  # a chapter that installs more (an extra) installs from the same repository
+        for cell in code_cells(load(path)):
+            assert set(re.findall(r"git\+(https://[^\s\"']+)", source(cell))) <= set(urls), path.name
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
