@@ -48,9 +48,10 @@ notebooks: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
-## Benchmarks (ratios against references measured in the same run).
+## Benchmarks: ratios against references measured in the same run; writes book/benchmarks/ (JSON, figures, the
+## results page's tables). `make bench BENCH_ARGS="--only mha"` runs one.
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf _build

@@ -1,15 +1,21 @@
 """Time and peak memory of a computation, measured in a fresh Python process (so that peaks do not mix).
 
-On Linux the process's resident-memory high-water mark is reset just before the computation
+CPU: on Linux the process's resident-memory high-water mark is reset just before the computation
 (``/proc/self/clear_refs``) and read after it (``VmHWM``): the peak counts every allocation made during the run,
 torch's and everyone else's, and nothing from imports or set-up. Elsewhere the lifetime peak (``ru_maxrss``) minus
-the resident size before the run is reported, which can hide peaks smaller than the import-time one. Used by the
-benchmarks in ``bench/`` and by chapters that measure memory; CPU only.
+the resident size before the run is reported, which can hide peaks smaller than the import-time one. glibc's
+mmap threshold is fixed at 64 KiB in the child (``MALLOC_MMAP_THRESHOLD_``): otherwise it grows after the first large
+free, and whether a repeated run's tensors reuse pages or touch new ones -- 16 or 32 MiB for the same computation --
+depends on the allocation history rather than on the computation.
+CUDA: ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``, minus what was allocated before; the
+GPU is synchronised before the clock is read. Used by the benchmarks in ``bench/`` and by chapters that measure
+memory.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -25,28 +31,39 @@ _RUNNER = textwrap.dedent("""
             return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
 
     torch.manual_seed(0)
+    device = torch.device(sys.argv[3])
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     exec(sys.argv[1])                                      # setup: makes the inputs and defines run()
     run()                                                  # warm-up (allocator caches, lazy initialisation)
-    try:
-        before = status_kib("VmRSS")
-        with open("/proc/self/clear_refs", "w") as f:      # reset the high-water mark to the current size
-            f.write("5")
-        peak = lambda: status_kib("VmHWM")
-    except OSError:
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    sync()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device) / 1024
+        peak = lambda: torch.cuda.max_memory_allocated(device) / 1024
+    else:
+        try:
+            before = status_kib("VmRSS")
+            with open("/proc/self/clear_refs", "w") as f:  # reset the high-water mark to the current size
+                f.write("5")
+            peak = lambda: status_kib("VmHWM")
+        except OSError:
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     for _ in range(int(sys.argv[2])):
         run()
+    sync()
     seconds = (time.perf_counter() - start) / int(sys.argv[2])
     print(json.dumps({"seconds": seconds, "peak_mib": (peak() - before) / 1024}))
 """)
 
 
-def measure(setup: str, *, repeats: int = 3) -> dict[str, float]:
-    """Run ``setup`` (Python source that defines ``run()``; ``torch``, ``al``, ``local`` and ``relative`` are
-    imported) in a new process; return the mean seconds per ``run()`` and the peak resident memory, in MiB, that the
-    runs added above what the process held just before them."""
-    result = subprocess.run([sys.executable, "-c", _RUNNER, textwrap.dedent(setup), str(repeats)],
-                            capture_output=True, text=True, check=True)
+def measure(setup: str, *, repeats: int = 3, device: str = "cpu") -> dict[str, float]:
+    """Run ``setup`` (Python source that defines ``run()``; ``torch``, ``al``, ``local``, ``relative`` and
+    ``device`` are defined) in a new process; return the mean seconds per ``run()`` and the peak memory, in MiB,
+    that the runs added above what the process held just before them (resident memory on the CPU, allocated
+    memory on a CUDA ``device``)."""
+    result = subprocess.run([sys.executable, "-c", _RUNNER, textwrap.dedent(setup), str(repeats), str(device)],
+                            capture_output=True, text=True, check=True,
+                            env={**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"})
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -1,45 +1,67 @@
-"""attnlab's MultiHeadAttention (fast path) vs torch.nn.MultiheadAttention: forward + backward, same weights.
+"""Item 1: attnlab's MultiHeadAttention (fast path) vs torch.nn.MultiheadAttention, forward + backward.
 
-Prints time(attnlab) / time(torch) for each length; the target is <= 1.05 (issue: benchmarks).
+The same weights (``from_torch``), B = 16, T in {128, 512, 1024}, d = 256, 8 heads, float32, on the CPU and on the
+GPU when there is one. torch is timed both with ``need_weights=False`` (its fused path) and with its default
+(``need_weights=True``, which averages the heads' weights). Target: time(attnlab) / time(torch) <= 1.05 everywhere.
 """
 
 from __future__ import annotations
 
 import torch
+from matplotlib.figure import Figure
 from torch import nn
 
 import attnlab as al
-from bench.timing import median_seconds
+from bench.common import devices, markdown_table, median_seconds, target
+
+TITLE = "Multi-head attention: attnlab's fast path vs torch.nn.MultiheadAttention"
 
 
-def run(*, batch: int = 16, lengths: tuple[int, ...] = (128, 512, 1024), d_model: int = 256, heads: int = 8,
-        repeats: int = 10, device: torch.device | None = None) -> list[dict]:
-    device = device or al.get_device()
-    torch.manual_seed(0)
-    theirs = nn.MultiheadAttention(d_model, heads, batch_first=True, device=device)
-    ours = al.MultiHeadAttention.from_torch(theirs)
+def run(quick: bool = False) -> dict:
+    batch, lengths, d_model, heads, repeats = (2, (8, 16), 16, 2, 1) if quick else (16, (128, 512, 1024), 256, 8, 10)
     rows = []
-    for length in lengths:
-        x = torch.randn(batch, length, d_model, device=device, requires_grad=True)
+    for device in devices():
+        torch.manual_seed(0)
+        theirs = nn.MultiheadAttention(d_model, heads, batch_first=True, device=device)
+        ours = al.MultiHeadAttention.from_torch(theirs)
+        for length in lengths:
+            x = torch.randn(batch, length, d_model, device=device, requires_grad=True)
+            seconds = {
+                "attnlab": median_seconds(lambda: ours(x, x, x)[0].sum().backward(), device=device, repeats=repeats),
+                "torch": median_seconds(lambda: theirs(x, x, x, need_weights=False)[0].sum().backward(),
+                                        device=device, repeats=repeats),
+                "torch default": median_seconds(lambda: theirs(x, x, x)[0].sum().backward(), device=device,
+                                                repeats=repeats),
+            }
+            rows.append({"device": device.type, "T": length, **{f"{k}_s": v for k, v in seconds.items()},
+                         "ratio": seconds["attnlab"] / seconds["torch"],
+                         "ratio_default": seconds["attnlab"] / seconds["torch default"]})
+    return {"batch": batch, "d_model": d_model, "heads": heads, "rows": rows}
 
-        def step_ours():
-            ours(x, x, x)[0].sum().backward()
 
-        def step_theirs(need_weights: bool):
-            theirs(x, x, x, need_weights=need_weights)[0].sum().backward()
-
-        t_ours = median_seconds(step_ours, device=device, repeats=repeats)
-        t_fast = median_seconds(lambda: step_theirs(False), device=device, repeats=repeats)
-        t_default = median_seconds(lambda: step_theirs(True), device=device, repeats=repeats)
-        rows.append({"T": length, "attnlab_s": t_ours, "torch_s": t_fast, "torch_default_s": t_default,
-                     "ratio_vs_torch": t_ours / t_fast, "ratio_vs_torch_default": t_ours / t_default})
-    return rows
+def report(result: dict) -> str:
+    return markdown_table(
+        ["device", "T", "attnlab ms", "torch ms (need_weights=False)", "ratio", "torch ms (default)", "ratio"],
+        [[r["device"], r["T"], 1e3 * r["attnlab_s"], 1e3 * r["torch_s"], r["ratio"], 1e3 * r["torch default_s"],
+          r["ratio_default"]] for r in result["rows"]])
 
 
-def main() -> None:
-    device = al.get_device()
-    print(f"MultiHeadAttention forward+backward on {device} (B=16, d=256, 8 heads, float32)")
-    print(f"{'T':>6} {'attnlab ms':>11} {'torch ms':>9} {'ratio':>6} {'torch default ms':>17} {'ratio':>6}")
-    for r in run(device=device):
-        print(f"{r['T']:6d} {1e3 * r['attnlab_s']:11.1f} {1e3 * r['torch_s']:9.1f} {r['ratio_vs_torch']:6.2f} "
-              f"{1e3 * r['torch_default_s']:17.1f} {r['ratio_vs_torch_default']:6.2f}")
+def targets(result: dict) -> list[dict]:
+    return [target(f"MHA time / torch ({r['device']}, T = {r['T']}, {which})", r[key], "<= 1.05", r[key] <= 1.05)
+            for r in result["rows"] for key, which in (("ratio", "need_weights=False"), ("ratio_default", "default"))]
+
+
+def figure(result: dict) -> Figure:
+    fig = Figure(figsize=(7, 3.8))
+    ax = fig.subplots()
+    rows = result["rows"]
+    labels = [f"{r['device']}\nT={r['T']}" for r in rows]
+    x = range(len(rows))
+    ax.bar([i - 0.2 for i in x], [r["ratio"] for r in rows], 0.4, label="vs torch, need_weights=False")
+    ax.bar([i + 0.2 for i in x], [r["ratio_default"] for r in rows], 0.4, label="vs torch, default")
+    ax.axhline(1.05, color="k", ls="--", lw=1, label="target 1.05")
+    ax.set(xticks=list(x), xticklabels=labels, ylabel="time(attnlab) / time(torch)",
+           title="forward + backward, same weights (lower is faster)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,32 +1,46 @@
-"""Recurrent vs convolutional vs self-attention layer: forward time and peak memory vs sequence length.
+"""Item 6: recurrent vs convolutional vs self-attention layer, forward time and peak memory vs sequence length.
 
 The measurements behind chapter 14's log-log plot, at more lengths. The reference is the recurrent layer (a GRU) at
-the same length. Memory is the peak the computation adds to its process (attnlab.measure).
+the same length. Each point runs in a fresh process (attnlab.measure). No target: this is the complexity chapter's
+evidence (attention's T^2 against the others' T).
 """
 
 from __future__ import annotations
 
-from bench.timing import print_ratios, sweep
+from matplotlib.figure import Figure
 
+from bench.common import sweep, sweep_figure, sweep_table
+
+TITLE = "Recurrent vs convolution vs self-attention layers"
 SETUP = """
 from attnlab import sequence_layers as sl
 torch.set_num_threads(1)
-x = torch.randn(4, {T}, {d})
+torch.set_grad_enabled(False)
+x = torch.randn(4, {T}, {d}, device=device)
 """
 RUNS = {
-    "recurrent": "layer = sl.layer('recurrent', x.shape[-1]).eval()\nrun = lambda: layer(x)",
-    "convolution": "layer = sl.layer('convolution', x.shape[-1]).eval()\nrun = lambda: layer(x)",
-    "self-attention (fused)": "layer = sl.layer('self-attention', x.shape[-1]).eval()\nrun = lambda: layer(x)",
-    "self-attention (weights)": "layer = sl.layer('self-attention', x.shape[-1]).eval()\n"
+    "recurrent": "layer = sl.layer('recurrent', x.shape[-1]).to(device).eval()\nrun = lambda: layer(x)",
+    "convolution": "layer = sl.layer('convolution', x.shape[-1]).to(device).eval()\nrun = lambda: layer(x)",
+    "self-attention (fused)": "layer = sl.layer('self-attention', x.shape[-1]).to(device).eval()\nrun = lambda: layer(x)",
+    "self-attention (weights)": "layer = sl.layer('self-attention', x.shape[-1]).to(device).eval()\n"
                                 "run = lambda: layer(x, need_weights=True)",
 }
 
 
-def run(lengths=(256, 512, 1024, 2048, 4096), d: int = 64, repeats: int = 2) -> list[dict]:
-    runs = {name: f"torch.set_grad_enabled(False)\n{code}" for name, code in RUNS.items()}
-    return sweep(lambda T: SETUP.format(T=T, d=d), runs, lengths, key="T", repeats=repeats)
+def run(quick: bool = False) -> dict:
+    lengths, d = ((16,), 8) if quick else ((256, 512, 1024, 2048, 4096), 64)
+    return {"d": d, "rows": sweep(lambda T: SETUP.format(T=T, d=d), RUNS, lengths, key="T",
+                                  repeats=1 if quick else 2, reference="recurrent")}
 
 
-def main() -> None:
-    print("Sequence layers (batch 4, d = 64, forward, one thread), CPU; ratios against the GRU")
-    print_ratios(run(), key="T", reference="recurrent")
+def report(result: dict) -> str:
+    return (f"Batch 4, d = {result['d']}, forward, one CPU thread:\n\n"
+            + sweep_table(result["rows"], key="T", reference="recurrent"))
+
+
+def targets(result: dict) -> list[dict]:
+    return []
+
+
+def figure(result: dict) -> Figure:
+    return sweep_figure(result["rows"], key="T", title="one layer, forward: time and memory against length")

@@ -1,9 +1,9 @@
-"""How close the fast path gets to this machine's matmul speed, and what the teaching path's weights cost.
+"""Items 2 and 3: how close the fast path gets to this machine's matmul, and what the teaching path's weights cost.
 
-1. Achieved GFLOP/s of MultiHeadAttention's fast path (forward + backward) vs the GFLOP/s of a large ``torch.matmul``
-   measured in the same run, the practical ceiling. Target (issue: benchmarks): >= 60% at T = 1024.
+3. Achieved GFLOP/s of MultiHeadAttention's fast path (forward + backward) vs the GFLOP/s of a large ``torch.matmul``
+   measured in the same run, the practical ceiling. Target: >= 60% at T = 1024.
 2. The teaching path (``al.attention``, which materialises and returns the weights) vs the fast path
-   (``al.scaled_dot_product_attention``): time (forward + backward) and peak memory (fresh process each).
+   (``al.scaled_dot_product_attention``): time (forward + backward) and peak memory, each point in a fresh process.
 
 FLOPs counted as multiply-adds x 2: forward = 4 projections (2 B T d^2 each) + scores and weighted sum
 (2 B T^2 d each); backward = 2 x forward.
@@ -12,12 +12,15 @@ FLOPs counted as multiply-adds x 2: forward = 4 projections (2 B T d^2 each) + s
 from __future__ import annotations
 
 import torch
+from matplotlib.figure import Figure
 
 import attnlab as al
-from bench.timing import median_seconds, print_ratios, sweep
+from bench.common import devices, markdown_table, median_seconds, sweep, sweep_figure, sweep_table, target
+
+TITLE = "Throughput: the fast path against matmul, and the price of returning the weights"
 
 
-def matmul_gflops(n: int = 2048, *, device: torch.device, repeats: int = 5) -> float:
+def matmul_gflops(n: int, *, device: torch.device, repeats: int) -> float:
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     return 2 * n**3 / median_seconds(lambda: a @ b, device=device, repeats=repeats) / 1e9
 
@@ -31,19 +34,9 @@ def mha_gflops(*, batch: int, length: int, d_model: int, heads: int, device: tor
     return 3 * forward / seconds / 1e9
 
 
-def run_throughput(*, batch: int = 16, lengths=(128, 512, 1024), d_model: int = 256, heads: int = 8,
-                   matmul_n: int = 2048, repeats: int = 5, device: torch.device | None = None) -> dict:
-    device = device or al.get_device()
-    ceiling = matmul_gflops(matmul_n, device=device, repeats=repeats)
-    rows = [{"T": T, "gflops": (g := mha_gflops(batch=batch, length=T, d_model=d_model, heads=heads, device=device,
-                                                repeats=repeats)), "fraction_of_matmul": g / ceiling}
-            for T in lengths]
-    return {"device": str(device), "matmul_gflops": ceiling, "rows": rows}
-
-
 SETUP = """
 torch.set_num_threads(1)
-q, k, v = (torch.randn(4, 4, {T}, 64, requires_grad=True) for _ in range(3))
+q, k, v = (torch.randn(4, 4, {T}, 64, device=device, requires_grad=True) for _ in range(3))
 """
 RUNS = {
     "fast path": "run = lambda: al.scaled_dot_product_attention(q, k, v).sum().backward()",
@@ -51,16 +44,37 @@ RUNS = {
 }
 
 
-def run_paths(lengths=(256, 1024, 2048), repeats: int = 2) -> list[dict]:
-    return sweep(lambda T: SETUP.format(T=T), RUNS, lengths, key="T", repeats=repeats)
+def run(quick: bool = False) -> dict:
+    batch, lengths, d_model, heads, matmul_n, repeats = ((2, (8,), 16, 2, 64, 1) if quick
+                                                         else (16, (128, 512, 1024), 256, 8, 2048, 5))
+    ceilings, rows = {}, []
+    for device in devices():
+        ceilings[device.type] = matmul_gflops(matmul_n, device=device, repeats=repeats)
+        for length in lengths:
+            g = mha_gflops(batch=batch, length=length, d_model=d_model, heads=heads, device=device, repeats=repeats)
+            rows.append({"device": device.type, "T": length, "gflops": g, "fraction_of_matmul": g / ceilings[device.type]})
+    paths = sweep(lambda T: SETUP.format(T=T), RUNS, (16,) if quick else (256, 1024, 2048), key="T",
+                  repeats=1 if quick else 2, reference="fast path")
+    return {"matmul_n": matmul_n, "matmul_gflops": ceilings, "rows": rows, "paths": paths}
 
 
-def main() -> None:
-    result = run_throughput()
-    print(f"MultiHeadAttention fast path, forward + backward, on {result['device']} (B=16, d=256, 8 heads, float32); "
-          f"matmul 2048^3: {result['matmul_gflops']:.1f} GFLOP/s")
-    for r in result["rows"]:
-        print(f"  T={r['T']:5d}: {r['gflops']:7.1f} GFLOP/s = {r['fraction_of_matmul']:.0%} of matmul (target >= 60% "
-              f"at T = 1024)")
-    print("\nTeaching path (weights materialised and returned) vs fast path, B=4, H=4, d=64, fwd+bwd, one thread, CPU")
-    print_ratios(run_paths(), key="T", reference="fast path")
+def report(result: dict) -> str:
+    n = result["matmul_n"]
+    gflops = markdown_table(
+        ["device", "T", "fast path GFLOP/s", f"matmul {n}^3 GFLOP/s", "fraction of matmul"],
+        [[r["device"], r["T"], r["gflops"], result["matmul_gflops"][r["device"]], f"{r['fraction_of_matmul']:.0%}"]
+         for r in result["rows"]])
+    paths = sweep_table(result["paths"], key="T", reference="fast path")
+    return (f"MultiHeadAttention fast path, forward + backward, B = 16, d = 256, 8 heads, float32:\n\n{gflops}\n\n"
+            f"Teaching path vs fast path (B = 4, H = 4, d_head = 64, forward + backward, one CPU thread, each point "
+            f"in a fresh process):\n\n{paths}")
+
+
+def targets(result: dict) -> list[dict]:
+    longest = max(r["T"] for r in result["rows"])
+    return [target(f"fast path GFLOP/s / matmul GFLOP/s ({r['device']}, T = {r['T']})", r["fraction_of_matmul"],
+                   ">= 0.60", r["fraction_of_matmul"] >= 0.6) for r in result["rows"] if r["T"] == longest]
+
+
+def figure(result: dict) -> Figure:
+    return sweep_figure(result["paths"], key="T", title="teaching path (weights returned) vs fast path")

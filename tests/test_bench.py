@@ -1,59 +1,38 @@
-"""Smoke test: every benchmark runs at a tiny size, so that none can rot. (No timing is asserted.)"""
+"""Smoke test: `python -m bench --quick` runs every benchmark at a tiny size and writes the JSON, the figures and
+the results page's tables, so that none can rot. No timing is asserted (the brief: speed goals live in bench/)."""
 
+import json
 import math
+import struct
 
-import torch
+from _book import ROOT
 
-from bench import mha
-
-
-def test_mha_benchmark_runs_and_reports_finite_ratios():
-    rows = mha.run(batch=2, lengths=(8, 16), d_model=16, heads=2, repeats=1, device=torch.device("cpu"))
-    assert [r["T"] for r in rows] == [8, 16]
-    for r in rows:
-        assert math.isfinite(r["ratio_vs_torch"]) and r["ratio_vs_torch"] > 0
-        assert math.isfinite(r["ratio_vs_torch_default"]) and r["ratio_vs_torch_default"] > 0
+from bench import __main__ as bench
 
 
-def test_local_attention_benchmark_runs():
-    from bench import local_attention
-
-    rows = local_attention.run(lengths=(64,), block=16, repeats=1)
-    assert {r["method"] for r in rows} == set(local_attention.RUNS)
-    assert all(r["seconds"] > 0 and math.isfinite(r["peak_mib"]) for r in rows)
-
-
-def test_relative_logits_benchmark_runs():
-    from bench import relative_logits
-
-    rows = relative_logits.run(lengths=(32,), repeats=1)
-    assert {r["method"] for r in rows} == set(relative_logits.RUNS)
-    assert all(r["seconds"] > 0 and math.isfinite(r["peak_mib"]) for r in rows)
-
-
-def test_sequence_layers_benchmark_runs():
-    from bench import sequence_layers
-
-    rows = sequence_layers.run(lengths=(16,), d=8, repeats=1)
-    assert {r["method"] for r in rows} == set(sequence_layers.RUNS)
-    assert all(r["seconds"] > 0 and math.isfinite(r["peak_mib"]) for r in rows)
+def test_quick_run_writes_json_figures_and_the_results_page(tmp_path):
+    results = bench.main(["--quick", "--out", str(tmp_path)])
+    assert set(results["benchmarks"]) == set(bench.BENCHMARKS) and results["quick"]
+    for entry in results["benchmarks"].values():
+        assert {"cpu", "logical_cores", "torch", "gpu", "date"} <= set(entry["machine"])
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert written["benchmarks"].keys() == results["benchmarks"].keys()
+    page = (tmp_path / "results.md").read_text()
+    for name, module in bench.BENCHMARKS.items():
+        png = (tmp_path / f"{name}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24])[0] > 100  # a real image
+        assert f"## {module.TITLE}" in page and f"]({name}.png)" in page
+        for t in written["benchmarks"][name]["targets"]:
+            assert set(t) == {"what", "measured", "target", "met"} and isinstance(t["met"], bool)
+    measured = [r for entry in written["benchmarks"].values() for r in entry["result"].get("rows", [])]
+    assert measured and all(math.isfinite(v) and v >= 0 for r in measured for k, v in r.items()
+                            if isinstance(v, float))
 
 
-def test_transformer_toy_benchmark_runs():
-    from bench import transformer_toy
-
-    results = transformer_toy.run(n_train=200, n_test=20, steps=4, rnn_steps=2, every=2, target=0.0)
-    assert set(results) == {"Transformer", "Bahdanau"}
-    for r in results.values():
-        assert r["seconds_to_target"] is not None and 0 < r["seconds_to_target"] <= r["train_seconds"]
-        assert 0.0 <= r["exact_match"] <= 1.0
-
-
-def test_throughput_benchmark_runs():
-    from bench import throughput
-
-    result = throughput.run_throughput(batch=2, lengths=(8,), d_model=16, heads=2, matmul_n=64, repeats=1,
-                                       device=torch.device("cpu"))
-    assert result["matmul_gflops"] > 0 and result["rows"][0]["gflops"] > 0
-    rows = throughput.run_paths(lengths=(16,), repeats=1)
-    assert {r["method"] for r in rows} == set(throughput.RUNS)
+def test_the_committed_results_are_a_full_run_of_every_benchmark():
+    out = ROOT / "book" / "benchmarks"
+    results = json.loads((out / "results.json").read_text())
+    assert not results["quick"] and set(results["benchmarks"]) == set(bench.BENCHMARKS)
+    assert (out / "results.md").read_text().startswith("## The machine")
+    assert all((out / f"{name}.png").exists() for name in bench.BENCHMARKS)
+    assert "{include} benchmarks/results.md" in (ROOT / "book" / "benchmarks.md").read_text()

@@ -1,0 +1,126 @@
+"""What the benchmarks share: the devices, the machine, timing, fresh-process sweeps, ratio tables and plots.
+
+Every benchmark module defines ``TITLE``, ``run(quick=False) -> result`` (JSON-able; ``quick`` runs tiny sizes so
+that the smoke test can run everything), ``report(result) -> markdown``, ``targets(result) -> [target rows]`` and
+``figure(result) -> matplotlib Figure``. ``python -m bench`` runs them all (see ``bench/__main__.py``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+
+import matplotlib
+import torch
+from matplotlib.figure import Figure
+
+from attnlab.measure import measure
+
+
+def devices() -> list[torch.device]:
+    """The CPU, and the GPU when one is present: the benchmarks measure both."""
+    return [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+
+
+def machine() -> dict[str, object]:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            memory_gib = round(int(next(line.split()[1] for line in f if line.startswith("MemTotal"))) / 2**20, 1)
+    except (OSError, StopIteration):
+        memory_gib = None
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "logical_cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "memory_gib": memory_gib,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "os": platform.platform(),
+    }
+
+
+def median_seconds(fn: Callable[[], object], *, device: torch.device, repeats: int = 10, warmup: int = 3) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` runs after ``warmup`` runs, synchronising CUDA."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    for _ in range(warmup):
+        fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def sweep(setup_for: Callable[[int], str], runs: dict[str, str], sizes: Sequence[int], *, key: str, repeats: int,
+          reference: str) -> list[dict]:
+    """Every method of ``runs`` (source defining ``run()``) at every size on every device, each in a fresh process
+    (``attnlab.measure``): rows ``{"device", key, "method", "seconds", "peak_mib", "time_ratio",
+    "memory_ratio"}``, the ratios against the ``reference`` method on the same device at the same size."""
+    rows = []
+    for device in devices():
+        for size in sizes:
+            point = [{"device": device.type, key: size, "method": name,
+                      **measure(setup_for(size) + code, repeats=repeats, device=device.type)}
+                     for name, code in runs.items()]
+            ref = next(r for r in point if r["method"] == reference)
+            for r in point:
+                r["time_ratio"] = r["seconds"] / ref["seconds"]
+                r["memory_ratio"] = r["peak_mib"] / max(ref["peak_mib"], 1e-3)
+            rows += point
+    return rows
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    def cell(x: object) -> str:
+        return f"{x:,.3g}" if isinstance(x, float) else str(x)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(cell(x) for x in row) + " |" for row in rows])
+
+
+def sweep_table(rows: list[dict], *, key: str, reference: str) -> str:
+    """Time and peak memory per device, size and method, with ratios against ``reference``."""
+    return markdown_table(
+        ["device", key, "method", "ms", "peak MiB", f"time / {reference}", f"memory / {reference}"],
+        [[r["device"], r[key], r["method"], 1e3 * r["seconds"], r["peak_mib"], r["time_ratio"], r["memory_ratio"]]
+         for r in rows])
+
+
+def sweep_figure(rows: list[dict], *, key: str, title: str) -> Figure:
+    """Time and peak memory against size, log-log, one line per method and device."""
+    fig = Figure(figsize=(11, 4))
+    axes = fig.subplots(1, 2)
+    lines = sorted({(r["device"], r["method"]) for r in rows})
+    for (device, method), color in zip(lines, matplotlib.colormaps["tab10"].colors):
+        points = [r for r in rows if (r["device"], r["method"]) == (device, method)]
+        label = method if len({d for d, _ in lines}) == 1 else f"{method} ({device})"
+        for ax, field, scale in ((axes[0], "seconds", 1e3), (axes[1], "peak_mib", 1.0)):
+            ax.plot([r[key] for r in points], [max(scale * r[field], 1e-3) for r in points], "o-", color=color,
+                    label=label)
+    for ax, ylabel in zip(axes, ("time (ms)", "peak memory added (MiB)")):
+        ax.set(xscale="log", yscale="log", xlabel=key, ylabel=ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def target(what: str, measured: float, goal: str, met: bool) -> dict[str, object]:
+    """One row of the targets table."""
+    return {"what": what, "measured": measured, "target": goal, "met": bool(met)}
