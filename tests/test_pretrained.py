@@ -119,6 +119,16 @@ def test_hidden_states_and_every_heads_weights_match_transformers_bert(minilm, r
         torch.testing.assert_close(ours.sum(-1), torch.ones_like(ours.sum(-1)))
 
 
+def test_the_chapters_tokenization_examples(minilm):
+    _, tok = minilm
+    assert tok.tokenize("The tokenizer splits hyperparameterisation.") == [
+        "the", "token", "##izer", "splits", "hyper", "##para", "##meter", "##isation", "."]
+    jamo = [piece.removeprefix("##") for piece in tok.tokenize("서울에서 만나요")]
+    assert len(jamo) == 16 and all(len(j) == 1 and 0x1100 <= ord(j) <= 0x11FF for j in jamo)  # NFD: single letters
+    long = tok([" ".join(["word"] * 400)])["input_ids"]
+    assert long.shape == (1, 256) and long[0, -1] == tok.sep_id  # cut at the sentence encoder's 256 tokens
+
+
 def test_the_model_is_the_published_architecture(minilm):
     model, tok = minilm
     assert len(tok) == 30522 and not model.training
@@ -221,6 +231,10 @@ def test_embeddings_put_paraphrases_closest(minilm):
     similarity.fill_diagonal_(-1)
     nearest = similarity.argmax(-1)
     assert nearest.tolist() == [i ^ 1 for i in range(len(e))]
+    # ... but swapping who did what to whom barely moves a mean-pooled embedding
+    order = pretrained.embed(["the dog bit the man", "the man bit the dog", "a man was bitten by a dog"],
+                             model=model, tokenizer=tok)
+    assert order[0] @ order[1] > 0.95 and order[0] @ order[2] < order[0] @ order[1]
 
 
 def test_encoder_attention_explorer_draws_the_requested_head(minilm):
