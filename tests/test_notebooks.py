@@ -56,6 +56,14 @@ def test_every_live_widget_has_a_static_twin_and_is_hidden_from_the_book(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_chapter_title_is_plain_text(path):
+    """The title is the navigation entry and the browser tab's title, where LaTeX is shown raw: no math in it."""
+    first = next(c for c in load(path)["cells"] if c["cell_type"] == "markdown")
+    title = "".join(first["source"]).splitlines()[0]
+    assert title.startswith("# ") and "$" not in title and "\\" not in title, title
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_chapter_has_the_guide_sections(path):
     markdown = "\n".join("".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "markdown")
     for heading in ("What you will learn", "## Summary", "## Exercises", "용어", "## References", "{cite"):
