@@ -172,21 +172,30 @@ def _layer_from_torch(cls: type, layer: nn.Module, torch_cls: type, attentions: 
     return ours
 
 
-class Encoder(nn.Module):
-    """``num_layers`` encoder layers and an optional final LayerNorm (default: with pre-norm layers).
+class _Stack(nn.Module):
+    """``num_layers`` layers of ``layer_cls`` and an optional final LayerNorm (default: with pre-norm layers, whose
+    output is otherwise never normalised)."""
 
-    ``forward(x, mask=None, *, need_weights=False) -> (x, [weights per layer] or None)``.
-    """
+    layer_cls: type[_Sublayers]
 
     def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1,
                  norm_first: bool = False, final_norm: bool | None = None, activation: str = "relu",
                  layer_norm_eps: float = 1e-5) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation,
-                                                 layer_norm_eps)
-                                    for _ in range(_checks.positive_int("Encoder", "num_layers", num_layers)))
+        num_layers = _checks.positive_int(type(self).__name__, "num_layers", num_layers)
+        self.layers = nn.ModuleList(self.layer_cls(d_model, num_heads, d_ff, dropout, norm_first, activation,
+                                                   layer_norm_eps) for _ in range(num_layers))
         self.norm = (nn.LayerNorm(d_model, eps=layer_norm_eps) if (norm_first if final_norm is None else final_norm)
                      else None)
+
+
+class Encoder(_Stack):
+    """``num_layers`` encoder layers and an optional final LayerNorm (default: with pre-norm layers).
+
+    ``forward(x, mask=None, *, need_weights=False) -> (x, [weights per layer] or None)``.
+    """
+
+    layer_cls = EncoderLayer
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, *, need_weights: bool = False
                 ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
@@ -202,22 +211,14 @@ class Encoder(nn.Module):
         return _stack_from_torch(cls, EncoderLayer, encoder)
 
 
-class Decoder(nn.Module):
+class Decoder(_Stack):
     """``num_layers`` decoder layers and an optional final LayerNorm (default: with pre-norm layers).
 
     ``forward(x, memory, *, self_mask=None, memory_mask=None, need_weights=False)
     -> (x, {"self": [...], "cross": [...]} per layer, or None)``.
     """
 
-    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1,
-                 norm_first: bool = False, final_norm: bool | None = None, activation: str = "relu",
-                 layer_norm_eps: float = 1e-5) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation,
-                                                 layer_norm_eps)
-                                    for _ in range(_checks.positive_int("Decoder", "num_layers", num_layers)))
-        self.norm = (nn.LayerNorm(d_model, eps=layer_norm_eps) if (norm_first if final_norm is None else final_norm)
-                     else None)
+    layer_cls = DecoderLayer
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, *, self_mask: torch.Tensor | None = None,
                 memory_mask: torch.Tensor | None = None, need_weights: bool = False
