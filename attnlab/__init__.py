@@ -1,6 +1,6 @@
 """attnlab: attention, built step by step. The package behind the attnlab book.
 
-Conventions (the book's GUIDE section 2): batch first -- sequences ``(B, T, d)``, heads ``(B, H, T, d_head)``,
+Conventions (CONTRIBUTING.md, "The API contract"): batch first -- sequences ``(B, T, d)``, heads ``(B, H, T, d_head)``,
 weights ``(B, Tq, Tk)`` or ``(B, H, Tq, Tk)``; boolean masks with True = may attend; a query with no allowed key
 gets zero weights and a zero output.
 """

@@ -7,6 +7,9 @@ from deep inside torch. Shapes, sizes and options raise ``ValueError``; wrong ty
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Sequence
+
 import torch
 
 
@@ -45,22 +48,124 @@ def same_dtype_and_device(fn: str, **tensors: torch.Tensor) -> None:
             raise ValueError(f"{fn}(): {name} is on {t.device} but {first} is on {ref.device}")
 
 
+def is_int(x: object) -> bool:
+    """An integer that is not a bool: Python's ``int`` and NumPy's integer scalars alike."""
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def is_real(x: object) -> bool:
+    """A real number that is not a bool: ``int``, ``float`` and NumPy's scalars alike."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
 def positive_int(fn: str, name: str, x: object, *, minimum: int = 1) -> int:
-    """Check that ``x`` is a Python int (not a bool) of at least ``minimum``."""
-    if isinstance(x, bool) or not isinstance(x, int):
+    """Check that ``x`` is an integer (Python's or NumPy's, not a bool) of at least ``minimum``; return an ``int``."""
+    if not is_int(x):
         raise TypeError(f"{fn}(): {name} must be an int, got {type(x).__name__}")
     if x < minimum:
         raise ValueError(f"{fn}(): {name} must be >= {minimum}, got {x}")
-    return x
+    return int(x)
+
+
+def integer(fn: str, name: str, x: object) -> int:
+    """Check that ``x`` is an integer of any sign (Python's or NumPy's, not a bool), e.g. a seed; return an ``int``."""
+    if not is_int(x):
+        raise TypeError(f"{fn}(): {name} must be an int, got {type(x).__name__}")
+    return int(x)
+
+
+def sizes(fn: str, **values: object) -> list[int]:
+    """``positive_int`` for each keyword argument (a size of at least 1); the ints, in order."""
+    return [positive_int(fn, name, x) for name, x in values.items()]
 
 
 def probability(fn: str, name: str, x: object) -> float:
     """Check that ``x`` is a number in [0, 1)."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
+    if not is_real(x):
         raise TypeError(f"{fn}(): {name} must be a float, got {type(x).__name__}")
     if not 0.0 <= x < 1.0:
         raise ValueError(f"{fn}(): {name} must be in [0, 1), got {x}")
     return float(x)
+
+
+def number(fn: str, name: str, x: object, *, low: float | None = None, positive: bool = False) -> float:
+    """Check that ``x`` is a finite real number (Python's or NumPy's), ``>= low`` or ``> 0``; return a ``float``."""
+    if not is_real(x):
+        raise TypeError(f"{fn}(): {name} must be a number, got {type(x).__name__}")
+    if x != x or x in (float("inf"), float("-inf")):
+        raise ValueError(f"{fn}(): {name} must be finite, got {x}")
+    if low is not None and x < low:
+        raise ValueError(f"{fn}(): {name} must be >= {low}, got {x}")
+    if positive and x <= 0:
+        raise ValueError(f"{fn}(): {name} must be > 0, got {x}")
+    return float(x)
+
+
+def flag(fn: str, name: str, x: object) -> bool:
+    """Check that ``x`` is a bool (an option passed positionally in the wrong place is caught here)."""
+    if not isinstance(x, bool):
+        raise TypeError(f"{fn}(): {name} must be a bool, got {type(x).__name__} {x!r}")
+    return x
+
+
+def token_ids(fn: str, name: str, ids: object, vocab_size: int, *, ndim: int | tuple[int, int] | None = None
+              ) -> torch.Tensor:
+    """Check a tensor of token ids: an integer dtype and every id in ``[0, vocab_size)``.
+
+    An out-of-range id would otherwise reach ``nn.Embedding`` and fail with torch's bare "index out of range in
+    self" (or, on a GPU, an asynchronous device-side assert); the message here names the id and the vocabulary.
+    """
+    tensor(fn, name, ids, ndim=ndim)
+    if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
+        raise TypeError(f"{fn}(): {name} must hold token ids (an integer dtype such as torch.long), "
+                        f"got dtype {ids.dtype}")
+    if ids.numel():
+        low, high = int(ids.min()), int(ids.max())
+        if low < 0 or high >= vocab_size:
+            bad = low if low < 0 else high
+            raise ValueError(f"{fn}(): {name} holds token id {bad}, outside the vocabulary of size {vocab_size} "
+                             f"(ids must lie in [0, {vocab_size - 1}])")
+    return ids
+
+
+def lengths(fn: str, name: str, x: object, batch: int, max_len: int, device: torch.device, *, minimum: int = 1
+            ) -> torch.Tensor:
+    """Check sequence lengths given as a list, a tuple, a NumPy array or a tensor on any device.
+
+    Returns a ``torch.long`` tensor ``(batch,)`` on ``device`` (where the model's masks are built), every length in
+    ``[minimum, max_len]``.
+    """
+    if isinstance(x, torch.Tensor):
+        if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
+            raise TypeError(f"{fn}(): {name} must be integers, got dtype {x.dtype}")
+        values = x.detach().cpu()
+    elif isinstance(x, Sequence) or hasattr(x, "__array__"):
+        items = list(x.tolist() if hasattr(x, "tolist") else x)
+        if not all(is_int(n) for n in items):
+            raise TypeError(f"{fn}(): {name} must hold ints, got {items!r}")
+        values = torch.tensor([int(n) for n in items], dtype=torch.long)
+    else:
+        raise TypeError(f"{fn}(): {name} must be a list or tensor of ints, got {type(x).__name__}")
+    if values.ndim != 1 or values.shape[0] != batch:
+        raise ValueError(f"{fn}(): {name} must have shape ({batch},), one length per sequence, "
+                         f"got shape {shape(values)}")
+    if values.numel() and (int(values.min()) < minimum or int(values.max()) > max_len):
+        raise ValueError(f"{fn}(): {name} must lie in [{minimum}, {max_len}], got {values.tolist()}")
+    return values.to(device=device, dtype=torch.long)
+
+
+def matches_module(fn: str, name: str, x: torch.Tensor, module: torch.nn.Module) -> None:
+    """Check that a floating input has the dtype and device of ``module``'s parameters (torch would fail with
+    "mat1 and mat2 must have the same dtype" or a device error from deep inside)."""
+    param = next(module.parameters(), None)
+    if param is None:
+        return
+    if x.is_floating_point() and x.dtype != param.dtype:
+        raise TypeError(f"{fn}(): {name} has dtype {x.dtype} but the model's parameters are {param.dtype}; "
+                        f"convert one of them (e.g. model.to({x.dtype}))")
+    if x.device != param.device:
+        raise ValueError(f"{fn}(): {name} is on {x.device} but the model is on {param.device}; "
+                         f"move the input with .to({str(param.device)!r})")
 
 
 def broadcasts_to(source: tuple[int, ...], target: tuple[int, ...]) -> bool:
@@ -102,3 +207,65 @@ def width(fn: str, name: str, x: torch.Tensor, expected: int) -> None:
     """Check that the last dimension of ``x`` is ``expected``."""
     if x.shape[-1] != expected:
         raise ValueError(f"{fn}(): {name} must have width {expected}, got shape {shape(x)}")
+
+
+def embedding_ids(fn: str, name: str, ids: object, embedding: torch.nn.Embedding, *, ndim: int | tuple[int, int]
+                  ) -> torch.Tensor:
+    """Token ids for ``embedding``: ``token_ids`` against its vocabulary, on its device; returned as ``torch.long``
+    (``nn.Embedding`` reads int32 and int64 ids only)."""
+    tensor(fn, name, ids, ndim=ndim)
+    if not ids.is_floating_point():  # the device first: ids on another device (or "meta") cannot be read
+        matches_module(fn, name, ids, embedding)
+    return token_ids(fn, name, ids, embedding.num_embeddings).long()
+
+
+def features(fn: str, name: str, x: object, module: torch.nn.Module, *, ndim: int | tuple[int, int],
+             d: int | None = None) -> torch.Tensor:
+    """A floating input of ``module``: ``ndim`` dimensions, the last one of width ``d`` (if given), and the dtype
+    and device of the module's parameters."""
+    floating(fn, name, x, ndim=ndim)
+    if d is not None:
+        width(fn, name, x, d)
+    matches_module(fn, name, x, module)
+    return x
+
+
+def sequence_length(fn: str, name: str, x: torch.Tensor, *, max_len: int | None = None, empty: bool = False
+                    ) -> int:
+    """The length ``T`` of a batch of sequences ``x (B, T, ...)``: at least 1 (0 too if ``empty``) and at most
+    ``max_len`` (if given)."""
+    n = x.shape[1]
+    if n == 0 and not empty:
+        raise ValueError(f"{fn}(): {name} has no positions (shape {shape(x)}); give at least one")
+    if max_len is not None and n > max_len:
+        raise ValueError(f"{fn}(): {name} has {n} positions, more than max_len={max_len} (shape {shape(x)})")
+    return n
+
+
+def binary(fn: str, name: str, x: torch.Tensor) -> torch.Tensor:
+    """Check that every value of ``x`` is 0 or 1 (binary pixels), rather than let a model round other values."""
+    bad = x[(x != 0) & (x != 1)]
+    if bad.numel():
+        such = ", ".join(f"{v:g}" for v in bad.unique()[:3].tolist())
+        raise ValueError(f"{fn}(): {name} must be binary (every value 0 or 1), got values such as {such}")
+    return x
+
+
+def int_pair(fn: str, name: str, x: object, *, minimum: int = 1) -> tuple[int, int]:
+    """Check that ``x`` is a pair (a tuple, a list or a NumPy array) of integers of at least ``minimum``; return a
+    tuple of ints."""
+    if isinstance(x, str) or not (isinstance(x, Sequence) or hasattr(x, "__array__")):
+        raise TypeError(f"{fn}(): {name} must be a pair of ints, got {x!r}")
+    if len(x) != 2:
+        raise ValueError(f"{fn}(): {name} must be a pair of ints, got {len(x)} values {x!r}")
+    return tuple(positive_int(fn, f"{name}[{i}]", n, minimum=minimum) for i, n in enumerate(x))
+
+
+def image_prefix(fn: str, prefix: object, n: int, size: int) -> int:
+    """A sampler's ``prefix (n, 1, r, size)``: the first r <= size rows of ``n`` binary images; returns r."""
+    tensor(fn, "prefix", prefix, ndim=4)
+    if prefix.shape[:2] != (n, 1) or prefix.shape[3] != size or prefix.shape[2] > size:
+        raise ValueError(f"{fn}(): prefix must be (n, 1, r, size) = ({n}, 1, r, {size}) with r <= {size}, got "
+                         f"{shape(prefix)}")
+    binary(fn, "prefix", prefix)
+    return prefix.shape[2]

@@ -25,39 +25,6 @@ from .scores import dot
 from .softmax import masked_softmax
 
 
-def _check_inputs(fn: str, q, k, v, mask, scale, dropout_p, bias=None) -> float:
-    """Validate the arguments shared by both paths; return the scale to use."""
-    for name, x in (("query", q), ("key", k), ("value", v)):
-        _checks.floating(fn, name, x, ndim=(2, 8))
-    _checks.same_dtype_and_device(fn, query=q, key=k, value=v)
-    shapes = f"(q: {_checks.shape(q)}, k: {_checks.shape(k)}, v: {_checks.shape(v)})"
-    if not q.ndim == k.ndim == v.ndim:
-        raise ValueError(f"{fn}(): query, key and value must have the same number of dimensions {shapes}")
-    if not q.shape[:-2] == k.shape[:-2] == v.shape[:-2]:
-        raise ValueError(f"{fn}(): query, key and value must have the same batch dimensions {shapes}")
-    if k.shape[-1] != q.shape[-1]:
-        raise ValueError(f"{fn}(): key has width {k.shape[-1]} but query has width {q.shape[-1]} {shapes}")
-    if v.shape[-2] != k.shape[-2]:
-        raise ValueError(f"{fn}(): value has {v.shape[-2]} positions but key has {k.shape[-2]} {shapes}")
-    if mask is not None:
-        target = (*q.shape[:-1], k.shape[-2])
-        _checks.bool_mask(fn, mask, target, f"(..., Tq, Tk) = {target}", q.device)
-    if bias is not None:
-        _checks.floating(fn, "bias", bias)
-        _checks.same_dtype_and_device(fn, query=q, bias=bias)
-        target = (*q.shape[:-1], k.shape[-2])
-        if not _checks.broadcasts_to(bias.shape, target):
-            raise ValueError(f"{fn}(): bias of shape {_checks.shape(bias)} does not broadcast to (..., Tq, Tk) = {target}")
-    _checks.probability(fn, "dropout_p", dropout_p)
-    if scale is None:
-        return 1.0 / math.sqrt(q.shape[-1])
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
-        raise TypeError(f"{fn}(): scale must be a float or None, got {type(scale).__name__}")
-    if not math.isfinite(scale):
-        raise ValueError(f"{fn}(): scale must be finite, got {scale}")
-    return float(scale)
-
-
 def attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -73,10 +40,11 @@ def attention(
     ``scale=1.0`` gives plain dot-product attention. ``dropout_p`` drops weights before they multiply the values
     (as in the Transformer); the returned weights are the ones before dropout. ``bias`` (float, broadcasting to
     ``(..., Tq, Tk)``) is added to the scaled scores, as torch adds a float ``attn_mask``: relative positions, ALiBi.
+    A ``-inf`` bias entry forbids its key exactly as a False mask entry does (a query left with no key gets zeros).
     """
     scale = _check_inputs("attention", q, k, v, mask, scale, dropout_p, bias)
-    scores = dot(q, k) * scale
-    weights = masked_softmax(scores if bias is None else scores + bias, mask)
+    scores = dot(q * scale, k)  # (..., Tq, Tk); scaling q first keeps float16 products in range
+    weights = masked_softmax(scores if bias is None else scores + bias, mask)  # a -inf bias entry masks its key
     out = F.dropout(weights, dropout_p) @ v if dropout_p > 0 else weights @ v
     return out, weights
 
@@ -105,11 +73,53 @@ def scaled_dot_product_attention(
     if is_causal and (mask is not None or bias is not None or n_q != n_k):
         causal = causal_mask(n_q, n_k, device=q.device)
         mask, is_causal = (causal if mask is None else mask & causal), False
-    attn_mask = mask  # torch takes one mask; with a bias, a float one: the bias, -inf where attending is not allowed
+    allowed = mask  # which keys each query may attend: the mask, and a bias that is not -inf
     if bias is not None:
-        attn_mask = bias if mask is None else bias.masked_fill(~mask, float("-inf"))
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal,
-                                         scale=scale)
-    if mask is not None:  # the policy for fully masked rows, whatever the kernel does with them
-        out = out.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
-    return out
+        finite = bias != float("-inf")
+        allowed = finite if allowed is None else allowed & finite
+    if allowed is None:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=is_causal, scale=scale)
+    # A query with no allowed key: some kernels return NaN for it, and zeroing the output afterwards would not stop
+    # NaN in the backward pass. So no kernel ever sees such a row: it is opened to every key, and its output zeroed.
+    empty = ~allowed.any(dim=-1, keepdim=True)  # (..., Tq, 1)
+    if bias is None:
+        attn_mask = allowed | empty
+    else:  # torch takes one mask; with a bias, a float one: the bias, -inf where attending is not allowed
+        attn_mask = bias.masked_fill(~allowed, float("-inf")).masked_fill(empty, 0.0)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, scale=scale)
+    return out.masked_fill(empty, 0.0)  # (..., Tq, d_v)
+
+
+# ---- argument checks, shared by both paths ----
+
+def _check_inputs(fn: str, q, k, v, mask, scale, dropout_p, bias=None) -> float:
+    """Validate the arguments shared by both paths; return the scale to use."""
+    for name, x in (("query", q), ("key", k), ("value", v)):
+        _checks.floating(fn, name, x, ndim=(2, 8))
+    _checks.same_dtype_and_device(fn, query=q, key=k, value=v)
+    shapes = f"(q: {_checks.shape(q)}, k: {_checks.shape(k)}, v: {_checks.shape(v)})"
+    if not q.ndim == k.ndim == v.ndim:
+        raise ValueError(f"{fn}(): query, key and value must have the same number of dimensions {shapes}")
+    if not q.shape[:-2] == k.shape[:-2] == v.shape[:-2]:
+        raise ValueError(f"{fn}(): query, key and value must have the same batch dimensions {shapes}")
+    if k.shape[-1] != q.shape[-1]:
+        raise ValueError(f"{fn}(): key has width {k.shape[-1]} but query has width {q.shape[-1]} {shapes}")
+    if v.shape[-2] != k.shape[-2]:
+        raise ValueError(f"{fn}(): value has {v.shape[-2]} positions but key has {k.shape[-2]} {shapes}")
+    if mask is not None:
+        target = (*q.shape[:-1], k.shape[-2])
+        _checks.bool_mask(fn, mask, target, f"(..., Tq, Tk) = {target}", q.device)
+    if bias is not None:
+        _checks.floating(fn, "bias", bias)
+        _checks.same_dtype_and_device(fn, query=q, bias=bias)
+        target = (*q.shape[:-1], k.shape[-2])
+        if not _checks.broadcasts_to(bias.shape, target):
+            raise ValueError(f"{fn}(): bias of shape {_checks.shape(bias)} does not broadcast to (..., Tq, Tk) = {target}")
+    _checks.probability(fn, "dropout_p", dropout_p)
+    if scale is None:
+        return 1.0 / math.sqrt(q.shape[-1])
+    if not _checks.is_real(scale):
+        raise TypeError(f"{fn}(): scale must be a float or None, got {type(scale).__name__}")
+    if not math.isfinite(scale):
+        raise ValueError(f"{fn}(): scale must be finite, got {scale}")
+    return float(scale)

@@ -22,18 +22,25 @@ from . import _checks
 NextLogProbs = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _check(fn: str, bos: int, eos: int, max_len: int) -> None:
-    _checks.positive_int(fn, "max_len", max_len)
-    for name, token in (("bos", bos), ("eos", eos)):
-        _checks.positive_int(fn, name, token, minimum=0)
+def _check(fn: str, bos: int, eos: int, max_len: int) -> tuple[int, int, int]:
+    return (_checks.positive_int(fn, "bos", bos, minimum=0), _checks.positive_int(fn, "eos", eos, minimum=0),
+            _checks.positive_int(fn, "max_len", max_len))
 
 
-def _call(next_log_probs: NextLogProbs, prefixes: torch.Tensor) -> torch.Tensor:
+def _call(fn: str, next_log_probs: NextLogProbs, prefixes: torch.Tensor, eos: int) -> torch.Tensor:
+    """``next_log_probs(prefixes)``, checked: ``(N, V)`` floating log-probabilities, no NaN, ``eos < V``."""
     log_probs = next_log_probs(prefixes)
     if not isinstance(log_probs, torch.Tensor) or log_probs.ndim != 2 or log_probs.shape[0] != prefixes.shape[0]:
         got = tuple(log_probs.shape) if isinstance(log_probs, torch.Tensor) else type(log_probs).__name__
-        raise ValueError(f"next_log_probs must return (N, V) = ({prefixes.shape[0]}, V) for {prefixes.shape[0]} "
-                         f"prefixes, got {got}")
+        raise ValueError(f"{fn}(): next_log_probs must return (N, V) = ({prefixes.shape[0]}, V) for "
+                         f"{prefixes.shape[0]} prefixes, got {got}")
+    if not log_probs.is_floating_point():
+        raise TypeError(f"{fn}(): next_log_probs must return floating log-probabilities, got dtype {log_probs.dtype}")
+    if eos >= log_probs.shape[1]:
+        raise ValueError(f"{fn}(): eos={eos} is not in the model's vocabulary of size {log_probs.shape[1]}")
+    if bool(torch.isnan(log_probs).any()):
+        raise ValueError(f"{fn}(): next_log_probs returned NaN after a prefix of length {prefixes.shape[1]} "
+                         "(the model's output is not a distribution)")
     return log_probs
 
 
@@ -41,12 +48,12 @@ def greedy_batch(next_log_probs: NextLogProbs, batch_size: int, *, bos: int, eos
                  ) -> list[list[int]]:
     """Greedy decoding of ``batch_size`` independent sequences at once: row ``b`` of the prefixes passed to
     ``next_log_probs`` always belongs to sequence ``b``. Each step appends the most likely token."""
-    _check("greedy_batch", bos, eos, max_len)
+    bos, eos, max_len = _check("greedy_batch", bos, eos, max_len)
     batch_size = _checks.positive_int("greedy_batch", "batch_size", batch_size)
     prefixes = torch.full((batch_size, 1), bos, dtype=torch.long)
     done = torch.zeros(batch_size, dtype=torch.bool)
     for _ in range(max_len):
-        token = _call(next_log_probs, prefixes).argmax(-1).cpu()
+        token = _call("greedy_batch", next_log_probs, prefixes, eos).argmax(-1).cpu()
         prefixes = torch.cat([prefixes, token[:, None]], dim=1)
         done |= token == eos
         if bool(done.all()):
@@ -114,20 +121,22 @@ def beam_search(next_log_probs: NextLogProbs, *, bos: int, eos: int, beam_size: 
     log-probability; a candidate ending in ``eos`` is set aside as finished, the others live on. The score of a
     finished hypothesis is its summed log-probability divided by ``length_penalty(len(tokens), alpha)``.
     """
-    _check("beam_search", bos, eos, max_len)
+    bos, eos, max_len = _check("beam_search", bos, eos, max_len)
     beam_size = _checks.positive_int("beam_search", "beam_size", beam_size)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
-        raise ValueError(f"beam_search(): alpha must be a number >= 0, got {alpha!r}")
+    alpha = _checks.number("beam_search", "alpha", alpha, low=0.0)
     live: list[tuple[list[int], float]] = [([bos], 0.0)]
     finished: list[tuple[list[int], float]] = []
     for step in range(max_len):
         prefixes = torch.tensor([tokens for tokens, _ in live])
-        log_probs = _call(next_log_probs, prefixes).detach().double().cpu()
+        log_probs = _call("beam_search", next_log_probs, prefixes, eos).detach().double().cpu()
         totals = torch.tensor([score for _, score in live], dtype=torch.float64)[:, None] + log_probs
         top = totals.flatten().topk(min(beam_size, totals.numel()))
         vocab = totals.shape[1]
         candidates = [(live[i // vocab][0] + [i % vocab], s) for s, i in zip(top.values.tolist(), top.indices.tolist())
                       if s > -math.inf]  # a token of probability 0 is not a candidate
+        if not candidates:
+            raise ValueError(f"beam_search(): next_log_probs gave every token probability 0 (-inf) after a prefix of "
+                             f"length {step + 1}; no hypothesis can continue")
         live = []
         for tokens, score in candidates:
             if tokens[-1] == eos or step == max_len - 1:

@@ -32,8 +32,8 @@ def _check_qkv(fn: str, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, spati
     for name, x in (("q", q), ("k", k), ("v", v)):
         _checks.floating(fn, name, x, ndim=(spatial + 1, 8))
     _checks.same_dtype_and_device(fn, q=q, k=k, v=v)
-    if q.shape != k.shape or q.shape[:-1] != v.shape[:-1]:
-        raise ValueError(f"{fn}(): q and k must have equal shapes and v the same positions, got q: "
+    if q.shape != k.shape or q.shape[:-1] != v.shape[:-1] or 0 in q.shape[-spatial - 1:-1]:
+        raise ValueError(f"{fn}(): q and k must have equal shapes and v the same positions (at least one), got q: "
                          f"{_checks.shape(q)}, k: {_checks.shape(k)}, v: {_checks.shape(v)}")
 
 
@@ -84,10 +84,8 @@ def local_mask_2d(
 def _check_2d(fn, height, width, query_block, memory) -> tuple[tuple[int, int], tuple[int, int]]:
     _checks.positive_int(fn, "height", height)
     _checks.positive_int(fn, "width", width)
-    h_q = _checks.positive_int(fn, "query_block[0]", query_block[0])
-    w_q = _checks.positive_int(fn, "query_block[1]", query_block[1])
-    h_m = _checks.positive_int(fn, "memory[0]", memory[0], minimum=0)
-    w_m = _checks.positive_int(fn, "memory[1]", memory[1], minimum=0)
+    h_q, w_q = _checks.int_pair(fn, "query_block", query_block)
+    h_m, w_m = _checks.int_pair(fn, "memory", memory, minimum=0)
     if h_q > height or w_q > width:
         raise ValueError(f"{fn}(): query_block {(h_q, w_q)} is larger than the image {(height, width)}")
     return (h_q, w_q), (h_m, w_m)
@@ -138,7 +136,8 @@ class LocalSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mha = self.heads
-        mha._check(x, x, x, None)
+        _checks.features("LocalSelfAttention.forward", "x", x, self, ndim=3, d=mha.d_model)
+        _checks.sequence_length("LocalSelfAttention.forward", "x", x)
         q, k, v = mha._split(mha.q_proj(x)), mha._split(mha.k_proj(x)), mha._split(mha.v_proj(x))
         out = local_attention_1d(q, k, v, block_size=self.block_size)  # (B, H, T, d_head)
         return mha.out_proj(out.transpose(1, 2).flatten(-2))
@@ -147,15 +146,17 @@ class LocalSelfAttention(nn.Module):
 class LocalImageTransformer(nn.Module):
     """An autoregressive model of binary images (Image Transformer style, 1-D local attention in raster order).
 
-    ``(B, 1, H, W)`` in {0, 1} -> logits ``(B, 1, H, W)`` of p(pixel = 1 | earlier pixels). The input is shifted by
-    one position (a start token), embedded with a learned position, and passed through pre-norm blocks of
-    local self-attention and an MLP.
+    ``(B, 1, size, size)`` in {0, 1} -> logits ``(B, 1, size, size)`` of p(pixel = 1 | earlier pixels). The input
+    is shifted by one position (a start token), embedded with a learned position, and passed through pre-norm
+    blocks of local self-attention and an MLP. Other pixel values than 0 and 1 are refused, not rounded.
     """
 
     def __init__(self, size: int, d_model: int = 32, num_heads: int = 2, num_layers: int = 2,
                  block_size: int = 16) -> None:
         super().__init__()
-        self.size = _checks.positive_int("LocalImageTransformer", "size", size)
+        size, d_model = _checks.sizes("LocalImageTransformer", size=size, d_model=d_model)
+        num_layers = _checks.positive_int("LocalImageTransformer", "num_layers", num_layers, minimum=0)
+        self.size = size
         self.pixel = nn.Embedding(3, d_model)  # 0, 1, and 2 = start
         self.position = nn.Embedding(size * size, d_model)
         self.blocks = nn.ModuleList(
@@ -166,7 +167,12 @@ class LocalImageTransformer(nn.Module):
         self.head = nn.Linear(d_model, 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        _checks.floating("LocalImageTransformer.forward", "images", images, ndim=4)
+        fn = "LocalImageTransformer.forward"
+        _checks.features(fn, "images", images, self, ndim=4)
+        if images.shape[1:] != (1, self.size, self.size):
+            raise ValueError(f"{fn}(): images must be (B, 1, size, size) = (B, 1, {self.size}, {self.size}), got "
+                             f"{_checks.shape(images)}")
+        _checks.binary(fn, "images", images)
         pixels = images.flatten(1).long()                                   # (B, T) raster order
         shifted = torch.cat([torch.full_like(pixels[:, :1], 2), pixels[:, :-1]], dim=1)
         h = self.pixel(shifted) + self.position(torch.arange(pixels.shape[1], device=images.device))
@@ -178,12 +184,15 @@ class LocalImageTransformer(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, *, prefix: torch.Tensor | None = None,
                generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` images pixel by pixel in raster order; ``prefix (n, 1, r, size)`` fixes the first r rows."""
-        device = self.head.weight.device
-        x = torch.zeros(n, 1, self.size, self.size, device=device)
-        start = 0 if prefix is None else prefix.shape[-2] * self.size
+        """``n`` images pixel by pixel in raster order; ``prefix (n, 1, r, size)`` (binary) fixes the first r rows."""
+        n = _checks.positive_int("LocalImageTransformer.sample", "n", n)
+        weight = self.head.weight
+        x = torch.zeros(n, 1, self.size, self.size, device=weight.device, dtype=weight.dtype)
+        start = 0
         if prefix is not None:
-            x[:, :, :prefix.shape[-2]] = prefix.to(device)
+            rows = _checks.image_prefix("LocalImageTransformer.sample", prefix, n, self.size)
+            x[:, :, :rows] = prefix.to(weight.device)
+            start = rows * self.size
         for t in range(start, self.size * self.size):
             p = torch.sigmoid(self(x).flatten(1)[:, t])
             x.view(n, -1)[:, t] = torch.bernoulli(p, generator=generator)

@@ -25,16 +25,22 @@ def causal_mask(n_queries: int, n_keys: int | None = None, *, device: torch.devi
     return ones.tril(diagonal=n_keys - n_queries)
 
 
-def padding_mask(lengths: torch.Tensor | Sequence[int], max_len: int) -> torch.Tensor:
+def padding_mask(lengths: torch.Tensor | Sequence[int], max_len: int, *, device: torch.device | str | None = None
+                 ) -> torch.Tensor:
     """``(B, max_len)`` mask, True at the first ``lengths[b]`` (real) tokens of each sequence.
 
-    To stop queries attending padded keys, index it as ``padding_mask(lengths, T)[:, None, :]`` -> ``(B, 1, Tk)``.
+    ``lengths`` is a tensor, a list or a NumPy array of ints; the mask lives on ``device`` (default: the lengths'
+    device, the CPU for a list). To stop queries attending padded keys, index it as
+    ``padding_mask(lengths, T)[:, None, :]`` -> ``(B, 1, Tk)``.
     """
     max_len = _checks.positive_int("padding_mask", "max_len", max_len)
     if not isinstance(lengths, torch.Tensor):
-        if not all(isinstance(n, int) and not isinstance(n, bool) for n in lengths):
-            raise TypeError(f"padding_mask(): lengths must hold ints, got {list(lengths)!r}")
-        lengths = torch.tensor(list(lengths), dtype=torch.long)
+        items = list(lengths.tolist() if hasattr(lengths, "tolist") else lengths)
+        if not all(_checks.is_int(n) for n in items):
+            raise TypeError(f"padding_mask(): lengths must hold ints, got {items!r}")
+        lengths = torch.tensor([int(n) for n in items], dtype=torch.long)
+    if device is not None:
+        lengths = lengths.to(device)
     if lengths.dtype.is_floating_point or lengths.dtype == torch.bool or lengths.is_complex():
         raise TypeError(f"padding_mask(): lengths must be an integer tensor, got dtype {lengths.dtype}")
     _checks.tensor("padding_mask", "lengths", lengths, ndim=1)

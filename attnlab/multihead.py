@@ -64,6 +64,7 @@ class MultiHeadAttention(nn.Module):
             if x.shape[-1] != width:
                 raise ValueError(f"{fn}(): {name} must have width {width}, got shape {_checks.shape(x)}")
         _checks.same_dtype_and_device(fn, query=query, key=key, value=value)
+        _checks.matches_module(fn, "query", query, self)
         if not query.shape[0] == key.shape[0] == value.shape[0] or key.shape[1] != value.shape[1]:
             raise ValueError(
                 f"{fn}(): expected query (B, Tq, .), key and value (B, Tk, .), got query: "
@@ -88,6 +89,7 @@ class MultiHeadAttention(nn.Module):
         *,
         need_weights: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        _checks.flag("MultiHeadAttention.forward", "need_weights", need_weights)
         mask = self._check(query, key, value, mask)
         q, k, v = self._split(self.q_proj(query)), self._split(self.k_proj(key)), self._split(self.v_proj(value))
         return self._attend(q, k, v, mask, need_weights)
@@ -113,6 +115,8 @@ class MultiHeadAttention(nn.Module):
             raise TypeError(f"from_torch(): expected nn.MultiheadAttention, got {type(mha).__name__}")
         if mha.bias_k is not None or mha.add_zero_attn:
             raise ValueError("from_torch(): add_bias_kv and add_zero_attn have no equivalent in attnlab")
+        if (mha.in_proj_bias is None) != (mha.out_proj.bias is None):
+            raise ValueError("from_torch(): the input and output projections must both have biases or neither")
         weight = mha.out_proj.weight
         ours = cls(
             mha.embed_dim, mha.num_heads, dropout=mha.dropout, bias=mha.in_proj_bias is not None,

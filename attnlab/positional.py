@@ -27,10 +27,8 @@ def sinusoidal_encoding(
     d_model = _checks.positive_int("sinusoidal_encoding", "d_model", d_model, minimum=2)
     if d_model % 2:
         raise ValueError(f"sinusoidal_encoding(): d_model must be even (sin/cos pairs), got {d_model}")
-    if isinstance(base, bool) or not isinstance(base, (int, float)) or base <= 1:
-        raise ValueError(f"sinusoidal_encoding(): base must be a number > 1, got {base!r}")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"sinusoidal_encoding(): dtype must be a floating torch.dtype, got {dtype!r}")
+    base = _check_base("sinusoidal_encoding", base)
+    _check_dtype("sinusoidal_encoding", dtype)
     position = torch.arange(length, dtype=torch.float64, device=device)[:, None]
     frequency = base ** (-torch.arange(0, d_model, 2, dtype=torch.float64, device=device) / d_model)
     angle = position * frequency  # (length, d_model / 2)
@@ -59,11 +57,26 @@ def shift_rotation(k: int, d_model: int, *, base: float = 10000.0, dtype: torch.
 
     Block diagonal: the (sin, cos) pair of frequency w_i is rotated by the angle w_i k, which does not depend on p.
     """
+    k = _checks.number("shift_rotation", "k", k)
     d_model = _checks.positive_int("shift_rotation", "d_model", d_model, minimum=2)
     if d_model % 2:
         raise ValueError(f"shift_rotation(): d_model must be even (sin/cos pairs), got {d_model}")
+    base = _check_base("shift_rotation", base)
+    _check_dtype("shift_rotation", dtype)
     angle = k * base ** (-torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
     c, s = torch.cos(angle), torch.sin(angle)
     # [sin(a + b), cos(a + b)] = [[cos b, sin b], [-sin b, cos b]] @ [sin a, cos a]
     blocks = torch.stack([torch.stack([c, s], -1), torch.stack([-s, c], -1)], -2)  # (d/2, 2, 2)
     return torch.block_diag(*blocks).to(dtype)
+
+
+def _check_base(fn: str, base: object) -> float:
+    base = _checks.number(fn, "base", base)
+    if base <= 1:
+        raise ValueError(f"{fn}(): base must be > 1, got {base}")
+    return base
+
+
+def _check_dtype(fn: str, dtype: object) -> None:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"{fn}(): dtype must be a floating torch.dtype, got {dtype!r}")

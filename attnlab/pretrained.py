@@ -34,7 +34,8 @@ class BertEncoder(nn.Module):
     need_weights=False) -> (hidden (B, T, d_model), [weights (B, H, T, T)] * num_layers or None)``.
 
     Input = LayerNorm(word + position + segment embedding), then the post-norm encoder layers with GELU. Padded
-    keys (``attention_mask`` False) get no attention; padded queries still produce (unused) states.
+    keys (``attention_mask`` False or 0) get no attention; padded queries still produce (unused) states. Ids are
+    checked against the vocabularies, and at most ``max_len`` tokens are accepted.
     """
 
     def __init__(self, vocab_size: int = 30522, d_model: int = 384, num_heads: int = 12, num_layers: int = 6,
@@ -42,9 +43,13 @@ class BertEncoder(nn.Module):
                  layer_norm_eps: float = 1e-12) -> None:
         super().__init__()
         fn = "BertEncoder"
-        self.word_embeddings = nn.Embedding(_checks.positive_int(fn, "vocab_size", vocab_size), d_model)
-        self.position_embeddings = nn.Embedding(_checks.positive_int(fn, "max_len", max_len), d_model)
-        self.token_type_embeddings = nn.Embedding(_checks.positive_int(fn, "type_vocab_size", type_vocab_size), d_model)
+        vocab_size, d_model, num_heads, num_layers, d_ff, max_len, type_vocab_size = _checks.sizes(
+            fn, vocab_size=vocab_size, d_model=d_model, num_heads=num_heads, num_layers=num_layers, d_ff=d_ff,
+            max_len=max_len, type_vocab_size=type_vocab_size)
+        layer_norm_eps = _checks.number(fn, "layer_norm_eps", layer_norm_eps, positive=True)
+        self.word_embeddings = nn.Embedding(vocab_size, d_model)
+        self.position_embeddings = nn.Embedding(max_len, d_model)
+        self.token_type_embeddings = nn.Embedding(type_vocab_size, d_model)
         self.embedding_norm = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.dropout = nn.Dropout(_checks.probability(fn, "dropout", dropout))
         self.encoder = Encoder(num_layers, d_model, num_heads, d_ff, dropout, norm_first=False, final_norm=False,
@@ -53,15 +58,15 @@ class BertEncoder(nn.Module):
     def embed(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         """The first layer's input ``(B, T, d_model)``: LayerNorm(word + position + segment embedding)."""
         fn = "BertEncoder.embed"
-        input_ids = _checks.tensor(fn, "input_ids", input_ids, ndim=2)
-        if input_ids.dtype != torch.long:
-            raise TypeError(f"{fn}(): input_ids must be a long tensor of token ids, got dtype {input_ids.dtype}")
-        length = input_ids.shape[1]
-        if length > self.position_embeddings.num_embeddings:
-            raise ValueError(f"{fn}(): input_ids has {length} tokens, more than max_len="
-                             f"{self.position_embeddings.num_embeddings}")
+        input_ids = _checks.embedding_ids(fn, "input_ids", input_ids, self.word_embeddings, ndim=2)
+        length = _checks.sequence_length(fn, "input_ids", input_ids, max_len=self.position_embeddings.num_embeddings,
+                                         empty=True)
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
+        token_type_ids = _checks.embedding_ids(fn, "token_type_ids", token_type_ids, self.token_type_embeddings, ndim=2)
+        if token_type_ids.shape != input_ids.shape:
+            raise ValueError(f"{fn}(): token_type_ids must have the shape of input_ids {_checks.shape(input_ids)}, got "
+                             f"{_checks.shape(token_type_ids)}")
         positions = torch.arange(length, device=input_ids.device)
         x = self.word_embeddings(input_ids) + self.position_embeddings(positions) + \
             self.token_type_embeddings(token_type_ids)
@@ -70,12 +75,14 @@ class BertEncoder(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, *, need_weights: bool = False
                 ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
+        _checks.flag("BertEncoder.forward", "need_weights", need_weights)
         x = self.embed(input_ids, token_type_ids)
         return self.encoder(x, key_mask(input_ids, attention_mask), need_weights=need_weights)
 
     def load_bert_state(self, state: dict[str, torch.Tensor]) -> BertEncoder:
         """Copy a Hugging Face ``BertModel`` state dict (its safetensors names) into this module; every parameter
-        must be matched exactly once (the pooler, unused by sentence embeddings, is skipped)."""
+        must be matched exactly once (the pooler, unused by sentence embeddings, is skipped), with its shape and a
+        floating dtype that this module's dtype holds exactly (a float64 state does not go into a float32 model)."""
         ours = dict(self.named_parameters())
         mapping = {"embeddings.word_embeddings.weight": "word_embeddings.weight",
                    "embeddings.position_embeddings.weight": "position_embeddings.weight",
@@ -96,11 +103,16 @@ class BertEncoder(nn.Module):
         if extra or missing or sorted(mapping.values()) != sorted(ours):
             raise ValueError(f"load_bert_state(): the state does not fit this architecture; missing: {missing[:5]}, "
                              f"unexpected: {extra[:5]}")
+        for theirs, mine in mapping.items():
+            value, param = _checks.floating("load_bert_state", f"state[{theirs!r}]", state[theirs]), ours[mine]
+            if value.shape != param.shape:
+                raise ValueError(f"load_bert_state(): {theirs} has shape {tuple(value.shape)}, "
+                                 f"{mine} expects {tuple(param.shape)}")
+            if torch.promote_types(value.dtype, param.dtype) != param.dtype:
+                raise TypeError(f"load_bert_state(): {theirs} has dtype {value.dtype}, which {mine} ({param.dtype}) "
+                                f"cannot hold exactly; convert the model first (e.g. model.to({value.dtype}))")
         with torch.no_grad():
             for theirs, mine in mapping.items():
-                if state[theirs].shape != ours[mine].shape:
-                    raise ValueError(f"load_bert_state(): {theirs} has shape {tuple(state[theirs].shape)}, "
-                                     f"{mine} expects {tuple(ours[mine].shape)}")
                 ours[mine].copy_(state[theirs])
         return self
 
@@ -114,6 +126,7 @@ def key_mask(input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> to
     if attention_mask.shape != input_ids.shape:
         raise ValueError(f"{fn}(): attention_mask must have the shape of input_ids {_checks.shape(input_ids)}, got "
                          f"{_checks.shape(attention_mask)}")
+    _checks.binary(fn, "attention_mask", attention_mask)
     return attention_mask.to(device=input_ids.device, dtype=torch.bool)[:, None, :]
 
 
@@ -148,7 +161,13 @@ def minilm(device: torch.device | str | None = None) -> tuple[BertEncoder, WordP
 
 
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """``(B, T, d), (B, T) -> (B, d)``: the average hidden state over the real tokens of each sequence."""
+    """``(B, T, d), (B, T) -> (B, d)``: the average hidden state over the real tokens of each sequence (zero for a
+    sequence without any)."""
+    _checks.floating("mean_pool", "hidden", hidden, ndim=3)
+    _checks.tensor("mean_pool", "attention_mask", attention_mask, ndim=2)
+    if attention_mask.shape != hidden.shape[:2]:
+        raise ValueError(f"mean_pool(): attention_mask must be (B, T) = {_checks.shape(hidden)[:2]}, got "
+                         f"{_checks.shape(attention_mask)}")
     weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
     return (hidden * weights).sum(1) / weights.sum(1).clamp_min(1e-9)
 
@@ -159,12 +178,17 @@ def embed(sentences: str | Sequence[str], *, model: BertEncoder | None = None,
     of two rows is their cosine similarity. Loads MiniLM when ``model``/``tokenizer`` are not given."""
     if (model is None) != (tokenizer is None):
         raise ValueError("embed(): pass both model and tokenizer, or neither (to load MiniLM)")
-    if model is None:
-        model, tokenizer = minilm()
     if isinstance(sentences, str):
         sentences = [sentences]
+    if not isinstance(sentences, Sequence) or not all(isinstance(s, str) for s in sentences):
+        raise TypeError(f"embed(): sentences must be a str or a list of str, got {sentences!r}")
     if not sentences:
         raise ValueError("embed(): sentences is empty")
+    if model is None:
+        model, tokenizer = minilm()
+    if not isinstance(model, BertEncoder) or not isinstance(tokenizer, WordPieceTokenizer):
+        raise TypeError(f"embed(): model must be a BertEncoder and tokenizer a WordPieceTokenizer, got "
+                        f"{type(model).__name__} and {type(tokenizer).__name__}")
     batch_size = _checks.positive_int("embed", "batch_size", batch_size)
     device = next(model.parameters()).device
     out = []

@@ -47,7 +47,13 @@ def _shift(padded: torch.Tensor) -> torch.Tensor:
 def relative_logits(q: torch.Tensor, E_r: torch.Tensor) -> torch.Tensor:
     """``S_rel = skew(q @ E_r^T)`` with the skew's zero column padded onto ``E_r`` instead of onto the logits:
     ``q @ [0; E_r]^T`` is already the padded ``(L, L+1)`` matrix, so one such tensor is allocated, not two.
-    ``q (..., L, D)``, ``E_r (..., L, D)`` (rows for distances -(L-1)..0)."""
+    ``q (..., L, D)``, ``E_r (..., L, D)`` (rows for distances -(L-1)..0; leading dimensions broadcast)."""
+    _checks.floating("relative_logits", "q", q, ndim=(2, 8))
+    _checks.floating("relative_logits", "E_r", E_r, ndim=(2, 8))
+    _checks.same_dtype_and_device("relative_logits", q=q, E_r=E_r)
+    if E_r.shape[-2:] != q.shape[-2:] or not _checks.broadcasts_to(E_r.shape[:-2], q.shape[:-2]):
+        raise ValueError(f"relative_logits(): E_r must be (..., L, D) = (..., {q.shape[-2]}, {q.shape[-1]}) like q, "
+                         f"got q: {_checks.shape(q)}, E_r: {_checks.shape(E_r)}")
     return _shift(q @ F.pad(E_r, (0, 0, 1, 0)).transpose(-2, -1))
 
 
@@ -69,41 +75,57 @@ class RelativeMultiHeadAttention(MultiHeadAttention):
     """Causal multi-head self-attention with learned relative positions (one ``E_r`` per head), via ``skew``.
 
     ``forward(x (B, L, d_model), mask=None, *, need_weights=False)`` with ``L <= max_len``; ``mask`` (True = may
-    attend) is combined with the causal mask. Projections as in ``MultiHeadAttention``.
+    attend) is combined with the causal mask. Projections as in ``MultiHeadAttention``; no copy to or from torch's
+    module (it has no relative positions).
     """
 
     def __init__(self, d_model: int, num_heads: int, max_len: int, *, dropout: float = 0.0) -> None:
         super().__init__(d_model, num_heads, dropout=dropout)
         self.max_len = _checks.positive_int("RelativeMultiHeadAttention", "max_len", max_len)
-        self.E_r = nn.Parameter(torch.randn(num_heads, max_len, self.d_head) / math.sqrt(self.d_head))
+        self.E_r = nn.Parameter(torch.randn(self.num_heads, self.max_len, self.d_head) / math.sqrt(self.d_head))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, *,
                 need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        fn = "RelativeMultiHeadAttention.forward"
+        _checks.features(fn, "x", x, self, ndim=3)
         mask = self._check(x, x, x, mask)
-        n = x.shape[1]
-        if n > self.max_len:
-            raise ValueError(f"RelativeMultiHeadAttention.forward(): at most max_len={self.max_len} positions, "
-                             f"got shape {_checks.shape(x)}")
+        n = _checks.sequence_length(fn, "x", x, max_len=self.max_len)
+        _checks.flag(fn, "need_weights", need_weights)
         q, k, v = self._split(self.q_proj(x)), self._split(self.k_proj(x)), self._split(self.v_proj(x))
         E_r = self.E_r[:, self.max_len - n:]                                 # (H, L, d_head): distances -(L-1)..0
         bias = relative_logits(q, E_r.unsqueeze(0)) / math.sqrt(self.d_head)  # (B, H, L, L)
         causal = causal_mask(n, device=x.device)
         return self._attend(q, k, v, causal if mask is None else mask & causal, need_weights, bias)
 
+    @classmethod
+    def from_torch(cls, mha: nn.MultiheadAttention) -> RelativeMultiHeadAttention:
+        """Refused: torch's module has no relative positions to copy into ``E_r``."""
+        raise ValueError("RelativeMultiHeadAttention.from_torch(): torch.nn.MultiheadAttention has no relative "
+                         "positions (E_r); copy it into an attnlab.MultiHeadAttention instead")
+
+    def to_torch(self) -> nn.MultiheadAttention:
+        """Refused: torch's module cannot hold ``E_r``, so the copy would compute something else."""
+        raise ValueError("RelativeMultiHeadAttention.to_torch(): torch.nn.MultiheadAttention cannot hold the learned "
+                         "relative positions (E_r); the copy would attend without them")
+
 
 class CausalLM(nn.Module):
     """A small causal language model whose only position information is either absolute (sinusoidal encodings
     added to the embeddings) or relative (``RelativeMultiHeadAttention`` in every layer, no absolute positions).
 
-    ``forward(tokens (B, T)) -> logits (B, T, vocab)`` for the next token; pre-norm blocks of attention and MLP.
+    ``forward(tokens (B, T)) -> logits (B, T, vocab)`` for the next token (token ids below ``vocab``, 1 <= T <=
+    ``max_len``); pre-norm blocks of attention and MLP.
     """
 
     def __init__(self, vocab: int, *, positions: str, max_len: int, d_model: int = 64, num_heads: int = 4,
                  num_layers: int = 2) -> None:
         super().__init__()
-        if positions not in ("absolute", "relative"):
-            raise ValueError(f"CausalLM(): positions must be 'absolute' or 'relative', got {positions!r}")
-        self.positions, self.max_len = positions, _checks.positive_int("CausalLM", "max_len", max_len)
+        fn = "CausalLM"
+        vocab, max_len, d_model = _checks.sizes(fn, vocab=vocab, max_len=max_len, d_model=d_model)
+        num_layers = _checks.positive_int(fn, "num_layers", num_layers, minimum=0)
+        self.positions, self.max_len = _checks.choice(fn, "positions", positions, ("absolute", "relative")), max_len
+        if positions == "absolute" and d_model % 2:
+            raise ValueError(f"{fn}(): absolute (sinusoidal) positions need an even d_model, got {d_model}")
         self.embed = nn.Embedding(vocab, d_model)
         attention = (lambda: RelativeMultiHeadAttention(d_model, num_heads, max_len)) if positions == "relative" \
             else (lambda: MultiHeadAttention(d_model, num_heads))
@@ -114,10 +136,8 @@ class CausalLM(nn.Module):
         self.head = nn.Linear(d_model, vocab)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        _checks.tensor("CausalLM.forward", "tokens", tokens, ndim=2)
-        n = tokens.shape[1]
-        if n > self.max_len:
-            raise ValueError(f"CausalLM.forward(): at most max_len={self.max_len} positions, got {n}")
+        tokens = _checks.embedding_ids("CausalLM.forward", "tokens", tokens, self.embed, ndim=2)
+        n = _checks.sequence_length("CausalLM.forward", "tokens", tokens, max_len=self.max_len)
         h = self.embed(tokens)
         if self.positions == "absolute":
             h = h + sinusoidal_encoding(n, h.shape[-1], device=h.device, dtype=h.dtype)

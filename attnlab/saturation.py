@@ -35,6 +35,7 @@ def random_query_weights(
     d = _checks.positive_int("random_query_weights", "d", d)
     n_keys = _checks.positive_int("random_query_weights", "n_keys", n_keys)
     trials = _checks.positive_int("random_query_weights", "trials", trials)
+    _checks.flag("random_query_weights", "scaled", scaled)
     q = torch.randn(trials, 1, d, generator=generator, device=device)
     k = torch.randn(trials, n_keys, d, generator=generator, device=device)
     return masked_softmax((scaled_dot if scaled else dot)(q, k)).squeeze(1)
@@ -46,6 +47,8 @@ def saturation_statistics(
 ) -> dict[str, float]:
     """Averages over ``trials`` random queries: entropy of the weights, largest weight (mean and median) and the
     Frobenius norm of the softmax Jacobian. Computed ``chunk`` queries at a time to bound memory."""
+    d, trials, chunk = _checks.sizes("saturation_statistics", d=d, trials=trials, chunk=chunk)
+    _checks.flag("saturation_statistics", "scaled", scaled)
     weights = torch.cat([
         random_query_weights(d, scaled=scaled, n_keys=n_keys, trials=min(chunk, trials - start),
                              generator=generator, device=device)

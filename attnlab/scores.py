@@ -2,7 +2,7 @@
 
 Every function here maps queries ``q (..., Tq, d_q)`` and keys ``k (..., Tk, d_k)`` to scores ``(..., Tq, Tk)``;
 ``masked_softmax`` turns a row of scores into attention weights. The leading dimensions of ``q`` and ``k`` must be
-equal (batch, heads)::
+equal (batch, heads). The learned scores also check that q and k have their parameters' dtype and device::
 
     | name         | score(q, k)                      | source                                   |
     |--------------|----------------------------------|------------------------------------------|
@@ -39,6 +39,14 @@ def _check_pair(fn: str, q: torch.Tensor, k: torch.Tensor, *, same_width: bool) 
         )
 
 
+def _check_learned(fn: str, module: nn.Module, q: torch.Tensor, k: torch.Tensor) -> None:
+    """A learned score's queries and keys: widths ``module.d_q`` and ``module.d_k``, the module's dtype and device."""
+    _check_pair(fn, q, k, same_width=False)
+    _checks.width(fn, "q", q, module.d_q)
+    _checks.width(fn, "k", k, module.d_k)
+    _checks.matches_module(fn, "q", q, module)
+
+
 def dot(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Dot-product scores ``q k^T``: ``(..., Tq, d)``, ``(..., Tk, d)`` -> ``(..., Tq, Tk)``."""
     _check_pair("dot", q, k, same_width=True)
@@ -64,9 +72,7 @@ class General(nn.Module):
         self.W = nn.Linear(self.d_k, self.d_q, bias=False)  # weight (d_q, d_k): W k
 
     def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        _check_pair("General", q, k, same_width=False)
-        _checks.width("General", "q", q, self.d_q)
-        _checks.width("General", "k", k, self.d_k)
+        _check_learned("General", self, q, k)
         return q @ self.W(k).transpose(-2, -1)
 
 
@@ -89,9 +95,11 @@ class Additive(nn.Module):
     def forward(self, q: torch.Tensor, k: torch.Tensor, *, u_k: torch.Tensor | None = None) -> torch.Tensor:
         """Scores ``(..., Tq, Tk)``. A decoder that scores the same keys at every step passes ``u_k = self.U(k)``,
         computed once per source sentence, instead of recomputing it."""
-        _check_pair("Additive", q, k, same_width=False)
-        _checks.width("Additive", "q", q, self.d_q)
-        _checks.width("Additive", "k", k, self.d_k)
+        _check_learned("Additive", self, q, k)
+        if u_k is not None:
+            expected = (*k.shape[:-1], self.U.out_features)
+            if _checks.tensor("Additive", "u_k", u_k).shape != expected:
+                raise ValueError(f"Additive(): u_k must be self.U(k) of shape {expected}, got {_checks.shape(u_k)}")
         hidden = torch.tanh(self.W(q).unsqueeze(-2) + (self.U(k) if u_k is None else u_k).unsqueeze(-3))
         return self.v(hidden).squeeze(-1)
 
@@ -112,9 +120,7 @@ class Concat(nn.Module):
         self.v = nn.Linear(d_hidden, 1, bias=False)
 
     def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        _check_pair("Concat", q, k, same_width=False)
-        _checks.width("Concat", "q", q, self.d_q)
-        _checks.width("Concat", "k", k, self.d_k)
+        _check_learned("Concat", self, q, k)
         *lead, n_q, _ = q.shape
         n_k = k.shape[-2]
         pairs = torch.cat(

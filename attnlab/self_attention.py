@@ -20,21 +20,21 @@ from .attention import attention
 
 class SelfAttention(nn.Module):
     """One head of self-attention without output projection: ``(..., T, d_model) -> (..., T, d_v)``, weights
-    ``(..., T, T)``. ``mask`` is boolean (True = may attend), broadcasting to ``(..., T, T)``."""
+    ``(..., T, T)``. ``mask`` is boolean (True = may attend), broadcasting to ``(..., T, T)``. ``x`` must have the
+    layer's width, dtype and device."""
 
     def __init__(self, d_model: int, d_k: int | None = None, d_v: int | None = None, *, bias: bool = False) -> None:
         super().__init__()
         self.d_model = _checks.positive_int("SelfAttention", "d_model", d_model)
         d_k = d_model if d_k is None else _checks.positive_int("SelfAttention", "d_k", d_k)
         d_v = d_model if d_v is None else _checks.positive_int("SelfAttention", "d_v", d_v)
-        self.W_q = nn.Linear(d_model, d_k, bias=bias)
-        self.W_k = nn.Linear(d_model, d_k, bias=bias)
-        self.W_v = nn.Linear(d_model, d_v, bias=bias)
+        _checks.flag("SelfAttention", "bias", bias)
+        self.W_q = nn.Linear(self.d_model, d_k, bias=bias)
+        self.W_k = nn.Linear(self.d_model, d_k, bias=bias)
+        self.W_v = nn.Linear(self.d_model, d_v, bias=bias)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        _checks.floating("SelfAttention.forward", "x", x, ndim=(2, 8))
-        if x.shape[-1] != self.d_model:
-            raise ValueError(f"SelfAttention.forward(): x must have width {self.d_model}, got shape {_checks.shape(x)}")
+        _checks.features("SelfAttention.forward", "x", x, self, ndim=(2, 8), d=self.d_model)
         return attention(self.W_q(x), self.W_k(x), self.W_v(x), mask)
 
 
@@ -49,13 +49,14 @@ class SetClassifier(nn.Module):
     def __init__(self, d_model: int = 32, *, use_attention: bool = True) -> None:
         super().__init__()
         d_model = _checks.positive_int("SetClassifier", "d_model", d_model)
+        _checks.flag("SetClassifier", "use_attention", use_attention)
         self.embed = nn.Sequential(nn.Linear(1, d_model), nn.ReLU(), nn.Linear(d_model, d_model))
         self.attention = SelfAttention(d_model) if use_attention else None
         width = 2 * d_model if use_attention else d_model
         self.head = nn.Sequential(nn.Linear(width, d_model), nn.ReLU(), nn.Linear(d_model, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _checks.floating("SetClassifier.forward", "x", x, ndim=2)
+        _checks.features("SetClassifier.forward", "x", x, self, ndim=2)
         h = self.embed(x.unsqueeze(-1))
         if self.attention is not None:
             h = torch.cat([h, self.attention(h)[0]], dim=-1)

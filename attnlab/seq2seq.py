@@ -11,7 +11,8 @@
 - ``Seq2Seq``: encoder + decoder with teacher forcing, and ``next_log_probs`` for ``attnlab.decoding``.
 
 Shapes: source ids ``(B, S)`` with lengths ``(B,)``; target ids ``(B, T)``; logits ``(B, T, V)``; attention weights
-``(B, T, S)``, exactly zero at padded source positions.
+``(B, T, S)``, exactly zero at padded source positions. Token ids are checked against the vocabulary; lengths may be a
+list, a tuple, a NumPy array or an integer tensor on any device (the masks are built on the model's device).
 """
 
 from __future__ import annotations
@@ -46,16 +47,15 @@ class Encoder(nn.Module):
 
     def __init__(self, vocab_size: int, d_embed: int, d_hidden: int, *, bidirectional: bool = False) -> None:
         super().__init__()
-        self.embed = nn.Embedding(_checks.positive_int("Encoder", "vocab_size", vocab_size), d_embed, padding_idx=PAD)
-        self.rnn = nn.GRU(d_embed, _checks.positive_int("Encoder", "d_hidden", d_hidden), batch_first=True,
-                          bidirectional=bidirectional)
+        vocab_size, d_embed, d_hidden = _checks.sizes("Encoder", vocab_size=vocab_size, d_embed=d_embed,
+                                                      d_hidden=d_hidden)
+        _checks.flag("Encoder", "bidirectional", bidirectional)
+        self.embed = nn.Embedding(vocab_size, d_embed, padding_idx=PAD)
+        self.rnn = nn.GRU(d_embed, d_hidden, batch_first=True, bidirectional=bidirectional)
         self.d_out = d_hidden * (2 if bidirectional else 1)
 
     def forward(self, src: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        _check_ids("Encoder", "src", src)
-        if lengths.shape != src.shape[:1] or int(lengths.min()) < 1 or int(lengths.max()) > src.shape[1]:
-            raise ValueError(f"Encoder(): lengths must be (B,) = ({src.shape[0]},) in [1, {src.shape[1]}], "
-                             f"got {lengths.tolist()}")
+        src, lengths = _check_source("Encoder.forward", self.embed, src, lengths, "lengths")
         packed = pack_padded_sequence(self.embed(src), lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, last = self.rnn(packed)
         annotations, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
@@ -64,19 +64,35 @@ class Encoder(nn.Module):
 
 def source_batch(src: torch.Tensor, src_lengths: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """What ``next_log_probs`` accepts, as a batch: one sentence ``src (S,)`` becomes ``(1, S)`` with its length;
-    a batch ``(B, S)`` needs ``src_lengths (B,)``."""
+    a batch ``(B, S)`` needs ``src_lengths (B,)`` (a list, an array or a tensor), returned as a long tensor on
+    ``src``'s device."""
     _checks.tensor("next_log_probs", "src", src, ndim=(1, 2))
     if src.ndim == 1:
-        return src[None], torch.tensor([src.shape[0]], device=src.device)
-    if src_lengths is None:
+        src, src_lengths = src[None], [src.shape[0]]
+    elif src_lengths is None:
         raise ValueError("next_log_probs(): a batch of sources (B, S) needs src_lengths (B,)")
-    return src, src_lengths
+    max_len = _checks.sequence_length("next_log_probs", "src", src)
+    return src, _checks.lengths("next_log_probs", "src_lengths", src_lengths, src.shape[0], max_len, src.device)
 
 
-def _check_ids(fn: str, name: str, ids: object) -> None:
-    _checks.tensor(fn, name, ids, ndim=2)
-    if ids.dtype != torch.long:
-        raise TypeError(f"{fn}(): {name} must hold token ids (torch.long), got dtype {ids.dtype}")
+def _check_source(fn: str, embed: nn.Embedding, src: object, lengths: object, name: str
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Source ids ``(B, S)`` (B, S >= 1) for ``embed`` and their lengths in [1, S], on ``embed``'s device."""
+    src = _checks.embedding_ids(fn, "src", src, embed, ndim=2)
+    if src.shape[0] == 0:
+        raise ValueError(f"{fn}(): src has no sentences (shape {_checks.shape(src)})")
+    max_len = _checks.sequence_length(fn, "src", src)
+    return src, _checks.lengths(fn, name, lengths, src.shape[0], max_len, src.device)
+
+
+def _check_target(fn: str, embed: nn.Embedding, tgt_in: object, source: Source) -> torch.Tensor:
+    """Target ids ``(B, T)`` (T >= 1) for ``embed``, one row per source sentence."""
+    tgt_in = _checks.embedding_ids(fn, "tgt_in", tgt_in, embed, ndim=2)
+    _checks.sequence_length(fn, "tgt_in", tgt_in)
+    if tgt_in.shape[0] != source.summary.shape[0]:
+        raise ValueError(f"{fn}(): tgt_in must have one row per source sentence, got {tgt_in.shape[0]} rows for "
+                         f"{source.summary.shape[0]} sentences")
+    return tgt_in
 
 
 @dataclass
@@ -106,26 +122,29 @@ class Decoder(nn.Module):
 
     def __init__(self, vocab_size: int, d_embed: int, d_hidden: int, d_enc: int) -> None:
         super().__init__()
-        self.embed = nn.Embedding(_checks.positive_int("Decoder", "vocab_size", vocab_size), d_embed, padding_idx=PAD)
-        self.d_enc = _checks.positive_int("Decoder", "d_enc", d_enc)
-        self.init = nn.Linear(d_enc, d_hidden)
-        self.rnn = nn.GRU(d_embed + d_enc, d_hidden, batch_first=True)
-        self.out = nn.Linear(d_hidden + d_enc, vocab_size)
+        vocab_size, d_embed, d_hidden, self.d_enc = _checks.sizes("Decoder", vocab_size=vocab_size, d_embed=d_embed,
+                                                                  d_hidden=d_hidden, d_enc=d_enc)
+        self.embed = nn.Embedding(vocab_size, d_embed, padding_idx=PAD)
+        self.init = nn.Linear(self.d_enc, d_hidden)
+        self.rnn = nn.GRU(d_embed + self.d_enc, d_hidden, batch_first=True)
+        self.out = nn.Linear(d_hidden + self.d_enc, vocab_size)
 
     def read(self, annotations: torch.Tensor, summary: torch.Tensor, mask: torch.Tensor) -> Source:
-        _checks.width("Decoder", "summary", summary, self.d_enc)
+        _checks.features("Decoder.read", "summary", summary, self, ndim=2, d=self.d_enc)
         return Source(annotations, summary, mask)
 
     def start(self, source: Source) -> torch.Tensor:
         return torch.tanh(self.init(source.summary))
 
     def forward(self, tgt_in: torch.Tensor, source: Source) -> tuple[torch.Tensor, None]:
+        tgt_in = _check_target("Decoder.forward", self.embed, tgt_in, source)
         context = source.summary.unsqueeze(1).expand(-1, tgt_in.shape[1], -1)
         states, _ = self.rnn(torch.cat([self.embed(tgt_in), context], dim=-1), self.start(source)[None])
         return self.out(torch.cat([states, context], dim=-1)), None
 
     def step(self, y_prev: torch.Tensor, state: torch.Tensor, source: Source
              ) -> tuple[torch.Tensor, torch.Tensor, None]:
+        y_prev = _checks.embedding_ids("Decoder.step", "y_prev", y_prev, self.embed, ndim=1)
         state = self.rnn(torch.cat([self.embed(y_prev), source.summary], dim=-1)[:, None], state[None])[1][0]
         return self.out(torch.cat([state, source.summary], dim=-1)), state, None
 
@@ -137,6 +156,7 @@ def alignment(score: str, d_query: int, d_key: int, d_attention: int) -> nn.Modu
     ``d_attention``.
     """
     _checks.choice("alignment", "score", score, SCORES)
+    d_query, d_key, d_attention = _checks.sizes("alignment", d_query=d_query, d_key=d_key, d_attention=d_attention)
     if score in ("dot", "scaled_dot"):
         if d_query != d_key:
             raise ValueError(f"alignment(): the {score!r} score needs equal query and key widths, "
@@ -162,12 +182,15 @@ class AttentionDecoder(nn.Module):
     def __init__(self, vocab_size: int, d_embed: int, d_hidden: int, d_enc: int, *, score: str = "additive",
                  order: str = "bahdanau", d_attention: int | None = None) -> None:
         super().__init__()
-        self.order = _checks.choice("AttentionDecoder", "order", order, ORDERS)
-        self.d_enc = _checks.positive_int("AttentionDecoder", "d_enc", d_enc)
+        fn = "AttentionDecoder"
+        vocab_size, d_embed, d_hidden, d_enc = _checks.sizes(fn, vocab_size=vocab_size, d_embed=d_embed,
+                                                             d_hidden=d_hidden, d_enc=d_enc)
+        d_attention = d_hidden if d_attention is None else _checks.positive_int(fn, "d_attention", d_attention)
+        self.order = _checks.choice(fn, "order", order, ORDERS)
+        self.d_enc = d_enc
         self.score_name = score
-        self.score = alignment(score, d_hidden, d_enc, d_attention or d_hidden)
-        self.embed = nn.Embedding(_checks.positive_int("AttentionDecoder", "vocab_size", vocab_size), d_embed,
-                                  padding_idx=PAD)
+        self.score = alignment(score, d_hidden, d_enc, d_attention)
+        self.embed = nn.Embedding(vocab_size, d_embed, padding_idx=PAD)
         self.init = nn.Linear(d_enc, d_hidden)
         if order == "bahdanau":
             self.cell = nn.GRUCell(d_embed + d_enc, d_hidden)
@@ -178,7 +201,7 @@ class AttentionDecoder(nn.Module):
             self.out = nn.Linear(d_hidden, vocab_size)  # W_s
 
     def read(self, annotations: torch.Tensor, summary: torch.Tensor, mask: torch.Tensor) -> Source:
-        _checks.width("AttentionDecoder", "annotations", annotations, self.d_enc)
+        _checks.features("AttentionDecoder.read", "annotations", annotations, self, ndim=3, d=self.d_enc)
         u_k = self.score.U(annotations) if isinstance(self.score, scores.Additive) else None
         return Source(annotations, summary, mask, u_k)
 
@@ -198,6 +221,11 @@ class AttentionDecoder(nn.Module):
 
     def step(self, y_prev: torch.Tensor, state: torch.Tensor, source: Source
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self._step(_checks.embedding_ids("AttentionDecoder.step", "y_prev", y_prev, self.embed, ndim=1), state,
+                          source)
+
+    def _step(self, y_prev: torch.Tensor, state: torch.Tensor, source: Source
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         embedded = self.embed(y_prev)
         if self.order == "luong":
             state = self.rnn(embedded[:, None], state[None])[1][0]
@@ -208,13 +236,14 @@ class AttentionDecoder(nn.Module):
         return self.out(torch.cat([state, context[:, 0]], dim=-1)), state, weights[:, 0]
 
     def forward(self, tgt_in: torch.Tensor, source: Source) -> tuple[torch.Tensor, torch.Tensor]:
+        tgt_in = _check_target("AttentionDecoder.forward", self.embed, tgt_in, source)
         state = self.start(source)
         if self.order == "luong":
             states, _ = self.rnn(self.embed(tgt_in), state[None])
             return self._luong_logits(states, source)
         logits, weights = [], []
         for i in range(tgt_in.shape[1]):
-            step_logits, state, alpha = self.step(tgt_in[:, i], state, source)
+            step_logits, state, alpha = self._step(tgt_in[:, i], state, source)
             logits.append(step_logits)
             weights.append(alpha)
         return torch.stack(logits, 1), torch.stack(weights, 1)
@@ -226,6 +255,9 @@ class Seq2Seq(nn.Module):
 
     def __init__(self, encoder: Encoder, decoder: Decoder | AttentionDecoder) -> None:
         super().__init__()
+        if not isinstance(encoder, Encoder) or not isinstance(decoder, (Decoder, AttentionDecoder)):
+            raise TypeError(f"Seq2Seq(): expected an Encoder and a Decoder or AttentionDecoder, got "
+                            f"{type(encoder).__name__} and {type(decoder).__name__}")
         if decoder.d_enc != encoder.d_out:
             raise ValueError(f"Seq2Seq(): the decoder expects encoder outputs of width {decoder.d_enc}, "
                              f"the encoder gives {encoder.d_out}")
@@ -237,6 +269,10 @@ class Seq2Seq(nn.Module):
         """A model in one line: ``attention=None`` gives the bottleneck; otherwise the score name, with
         ``order`` defaulting to Bahdanau's for the additive score and Luong's for the others. The decoder's
         hidden size is the encoder's output width (``2 d_hidden`` when bidirectional), so every score fits."""
+        if attention is not None:
+            _checks.choice("Seq2Seq.build", "attention", attention, SCORES)
+        if order is not None:
+            _checks.choice("Seq2Seq.build", "order", order, ORDERS)
         encoder = Encoder(src_vocab, d_embed, d_hidden, bidirectional=bidirectional)
         if attention is None:
             return cls(encoder, Decoder(tgt_vocab, d_embed, encoder.d_out, encoder.d_out))
@@ -245,12 +281,14 @@ class Seq2Seq(nn.Module):
                                              order=order, d_attention=d_hidden))
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Source:
+        src, src_lengths = _check_source("Seq2Seq", self.encoder.embed, src, src_lengths, "src_lengths")
         annotations, summary = self.encoder(src, src_lengths)
         return self.decoder.read(annotations, summary, padding_mask(src_lengths, src.shape[1]))
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        _check_ids("Seq2Seq", "tgt_in", tgt_in)
+        _checks.embedding_ids("Seq2Seq", "tgt_in", tgt_in, self.decoder.embed, ndim=2)
+        _checks.sequence_length("Seq2Seq", "tgt_in", tgt_in)
         return self.decoder(tgt_in, self.encode(src, src_lengths))
 
     def next_log_probs(self, src: torch.Tensor, src_lengths: torch.Tensor | None = None
@@ -277,14 +315,27 @@ class Seq2Seq(nn.Module):
 # next_log_probs(src, src_lengths) (Seq2Seq here, the Transformer later).
 
 def loss(model: nn.Module, batch: Batch, *, label_smoothing: float = 0.0) -> torch.Tensor:
-    """Teacher-forced cross-entropy of ``batch.tgt_out`` (padding ignored)."""
+    """Teacher-forced cross-entropy of ``batch.tgt_out`` (padding ignored), averaged over the target tokens.
+
+    A batch without any target token (``tgt_out`` all ``IGNORE``) has nothing to learn: its loss is 0 (with zero
+    gradients), not the NaN of an average over nothing.
+    """
+    label_smoothing = _checks.probability("loss", "label_smoothing", label_smoothing)
     logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)
-    return F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=IGNORE,
+    targets = _checks.tensor("loss", "batch.tgt_out", batch.tgt_out)
+    if targets.shape != logits.shape[:2]:
+        raise ValueError(f"loss(): batch.tgt_out must have the shape of batch.tgt_in {_checks.shape(batch.tgt_in)}, "
+                         f"got {_checks.shape(targets)}")
+    kept = _checks.token_ids("loss", "batch.tgt_out", targets[targets != IGNORE], logits.shape[-1])
+    if not kept.numel():
+        return logits.flatten()[:0].sum()
+    return F.cross_entropy(logits.flatten(0, 1), targets.flatten().long(), ignore_index=IGNORE,
                            label_smoothing=label_smoothing)
 
 
 def translate(model: nn.Module, src: torch.Tensor, src_lengths: torch.Tensor, *, max_len: int) -> list[list[int]]:
     """Greedy translations (target ids, ``<eos>`` excluded) of a batch of sources ``src (B, S)``."""
+    _checks.tensor("translate", "src", src, ndim=2)
     ids = greedy_batch(model.next_log_probs(src, src_lengths), src.shape[0], bos=BOS, eos=EOS, max_len=max_len)
     return [row[:-1] if row and row[-1] == EOS else row for row in ids]
 
@@ -292,6 +343,8 @@ def translate(model: nn.Module, src: torch.Tensor, src_lengths: torch.Tensor, *,
 def evaluate(model: nn.Module, data: Translation, *, batch_size: int = 500, device: torch.device | str | None = None
              ) -> dict[str, float]:
     """Token accuracy (teacher forced) and exact match (greedy, free running) of ``model`` on ``data``."""
+    batch_size = _checks.positive_int("evaluate", "batch_size", batch_size)
+    _check_data("evaluate", data)
     device = device or next(model.parameters()).device
     predicted, correct, total = [], 0.0, 0
     for start in range(0, len(data), batch_size):
@@ -307,6 +360,9 @@ def evaluate(model: nn.Module, data: Translation, *, batch_size: int = 500, devi
 
 def exact_match_by_length(model: nn.Module, data: Translation, *, max_len: int | None = None) -> dict[int, float]:
     """Greedy exact match of ``model`` on ``data``, per source length: ``{length: fraction}``."""
+    _check_data("exact_match_by_length", data)
+    if max_len is not None:
+        _checks.positive_int("exact_match_by_length", "max_len", max_len)
     batch = data.batch(range(len(data)), next(model.parameters()).device)
     max_len = max_len or int((batch.tgt_out != IGNORE).sum(1).max()) + 5
     predicted = translate(model, batch.src, batch.src_lengths, max_len=max_len)
@@ -314,3 +370,10 @@ def exact_match_by_length(model: nn.Module, data: Translation, *, max_len: int |
     for p, (source, target) in zip(predicted, data.pairs):
         hits.setdefault(len(source), []).append(p == data.tgt_vocab.encode(target))
     return {n: sum(h) / len(h) for n, h in sorted(hits.items())}
+
+
+def _check_data(fn: str, data: Translation) -> None:
+    if not isinstance(data, Translation):
+        raise TypeError(f"{fn}(): data must be an attnlab.data.Translation, got {type(data).__name__}")
+    if not len(data):
+        raise ValueError(f"{fn}(): data holds no sentence pairs")

@@ -3,6 +3,7 @@ bar, and a history of losses and metrics."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -49,6 +50,9 @@ def fit(
     the latest metrics.
     """
     steps = _checks.positive_int("fit", "steps", steps)
+    lr = _checks.number("fit", "lr", lr, positive=True)
+    if clip is not None:
+        clip = _checks.number("fit", "clip", clip, positive=True)
     if eval_every is not None:
         _checks.positive_int("fit", "eval_every", eval_every)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -58,6 +62,12 @@ def fit(
     with tqdm(range(steps), desc=desc, disable=not progress) as bar:
         for step in bar:
             loss = loss_fn(model, step)
+            if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+                raise ValueError(f"fit(): loss_fn must return a scalar tensor, got {loss!r:.80}")
+            value = loss.item()
+            if not math.isfinite(value):
+                raise ValueError(f"fit(): the loss is {value} at step {step}; training stopped (lower lr, clip "
+                                 "gradients, or check the data)")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if clip is not None:
@@ -65,7 +75,7 @@ def fit(
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
-            history.loss.append(loss.item())
+            history.loss.append(value)
             last = step == steps - 1
             if evaluate is not None and (last or (eval_every is not None and (step + 1) % eval_every == 0)):
                 model.eval()
@@ -85,6 +95,8 @@ def token_accuracy(logits: torch.Tensor, targets: torch.Tensor, ignore_index: in
     """Fraction of target tokens (``targets (...)``, skipping ``ignore_index``) that are the argmax of
     ``logits (..., V)``."""
     keep = targets != ignore_index
+    if not bool(keep.any()):
+        raise ValueError(f"token_accuracy(): no target token to score (every target is ignore_index={ignore_index})")
     return (logits.argmax(-1)[keep] == targets[keep]).float().mean().item()
 
 
@@ -98,9 +110,10 @@ def exact_match(predicted: Sequence[Sequence[int]], targets: Sequence[Sequence[i
 
 def warmup_then_decay(warmup: int, steps: int) -> Callable[[int], float]:
     """A ``schedule`` for ``fit``: the learning rate rises linearly over ``warmup`` steps, then falls linearly to
-    zero at ``steps`` (warm-up as in Vaswani et al. 2017, section 5.3, with a linear instead of 1/sqrt decay)."""
+    zero at ``steps`` and stays there (warm-up as in Vaswani et al. 2017, section 5.3, with a linear instead of
+    1/sqrt decay). Never negative: a ``fit`` that runs past ``steps`` trains with a learning rate of 0."""
     warmup = _checks.positive_int("warmup_then_decay", "warmup", warmup)
     steps = _checks.positive_int("warmup_then_decay", "steps", steps)
     if warmup >= steps:
         raise ValueError(f"warmup_then_decay(): warmup={warmup} must be smaller than steps={steps}")
-    return lambda step: min((step + 1) / warmup, (steps - step) / (steps - warmup))
+    return lambda step: max(0.0, min((step + 1) / warmup, (steps - step) / (steps - warmup)))

@@ -39,7 +39,7 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": F.relu
 class FeedForward(nn.Module):
     """``linear2(dropout(activation(linear1(x))))``: ``(..., d_model) -> (..., d_model)`` through width ``d_ff``."""
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.1, activation: str = "relu") -> None:
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.1, *, activation: str = "relu") -> None:
         super().__init__()
         self.activation_name = _checks.choice("FeedForward", "activation", activation, tuple(ACTIVATIONS))
         self.activation = ACTIVATIONS[activation]
@@ -67,8 +67,9 @@ class _Sublayers(nn.Module):
                  activation: str, n_sublayers: int, eps: float) -> None:
         super().__init__()
         _check_config(name, d_model, num_heads)
-        self.norm_first = norm_first
-        self.ff = FeedForward(d_model, d_ff, dropout, activation)
+        self.norm_first = _checks.flag(name, "norm_first", norm_first)
+        _checks.number(name, "layer_norm_eps", eps, positive=True)
+        self.ff = FeedForward(d_model, d_ff, dropout, activation=activation)
         self.norms = nn.ModuleList(nn.LayerNorm(d_model, eps=eps) for _ in range(n_sublayers))
         self.dropout = nn.Dropout(dropout)
 
@@ -84,13 +85,14 @@ class EncoderLayer(_Sublayers):
     """``forward(x (B, T, d_model), mask=None, *, need_weights=False) -> (x, weights (B, H, T, T) or None)``.
     ``mask`` (True = may attend) broadcasts to ``(B, T, T)``, e.g. ``padding_mask(lengths, T)[:, None, :]``."""
 
-    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, norm_first: bool = False,
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, *, norm_first: bool = False,
                  activation: str = "relu", layer_norm_eps: float = 1e-5) -> None:
         super().__init__("EncoderLayer", d_model, num_heads, d_ff, dropout, norm_first, activation, 2, layer_norm_eps)
         self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, *, need_weights: bool = False
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        _check_stream("EncoderLayer.forward", "x", x, self)
         weights = None
 
         def attend(h: torch.Tensor) -> torch.Tensor:
@@ -115,7 +117,7 @@ class DecoderLayer(_Sublayers):
     source positions, e.g. ``padding_mask(src_lengths, S)[:, None, :]``.
     """
 
-    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, norm_first: bool = False,
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, *, norm_first: bool = False,
                  activation: str = "relu", layer_norm_eps: float = 1e-5) -> None:
         super().__init__("DecoderLayer", d_model, num_heads, d_ff, dropout, norm_first, activation, 3, layer_norm_eps)
         self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
@@ -124,6 +126,8 @@ class DecoderLayer(_Sublayers):
     def forward(self, x: torch.Tensor, memory: torch.Tensor, *, self_mask: torch.Tensor | None = None,
                 memory_mask: torch.Tensor | None = None, need_weights: bool = False
                 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        _check_stream("DecoderLayer.forward", "x", x, self)
+        _check_stream("DecoderLayer.forward", "memory", memory, self)
         weights: dict[str, torch.Tensor | None] = {}
 
         def self_attend(h: torch.Tensor) -> torch.Tensor:
@@ -146,11 +150,34 @@ class DecoderLayer(_Sublayers):
 
 
 def _activation_of(layer: nn.Module) -> str:
+    """The name of torch's layer activation in ``ACTIVATIONS``; anything else (tanh-approximated GELU, a custom
+    function) cannot be copied exactly and is refused."""
     activation = layer.activation
-    for name, fn in ACTIVATIONS.items():
-        if activation is fn or isinstance(activation, {"relu": nn.ReLU, "gelu": nn.GELU}[name]):
-            return name
-    raise ValueError(f"from_torch(): unsupported activation {activation!r} (attnlab supports relu and gelu)")
+    if activation is F.relu or type(activation) is nn.ReLU:
+        return "relu"
+    if activation is F.gelu or (type(activation) is nn.GELU and activation.approximate == "none"):
+        return "gelu"
+    raise ValueError(f"from_torch(): unsupported activation {activation!r} (attnlab copies relu and exact gelu)")
+
+
+def _check_copyable(fn: str, layer: nn.Module | None, norms: list[nn.Module]) -> None:
+    """Refuse torch modules whose weights would not copy exactly into attnlab's: feed-forward layers without
+    biases, norms that are not affine LayerNorms with biases, norms with different eps."""
+    if layer is not None and (layer.linear1.bias is None or layer.linear2.bias is None):
+        raise ValueError(f"{fn}(): torch's layer was built with bias=False; attnlab's layers always have biases")
+    for norm in norms:
+        if type(norm) is not nn.LayerNorm or norm.weight is None or norm.bias is None:
+            raise ValueError(f"{fn}(): expected affine nn.LayerNorm norms with biases, got {norm!r}")
+        if norm.eps != norms[0].eps:
+            raise ValueError(f"{fn}(): the norms have different eps ({norms[0].eps} and {norm.eps}); attnlab's "
+                             "layers use one eps")
+
+
+def _check_stream(fn: str, name: str, x: object, layer: nn.Module) -> None:
+    """A layer's input: ``(B, T, d_model)``, floating, on the layer's device and in its dtype."""
+    _checks.floating(fn, name, x, ndim=3)
+    _checks.width(fn, name, x, layer.ff.linear1.in_features)
+    _checks.matches_module(fn, name, x, layer)
 
 
 def _layer_from_torch(cls: type, layer: nn.Module, torch_cls: type, attentions: dict[str, str], n_norms: int
@@ -159,8 +186,9 @@ def _layer_from_torch(cls: type, layer: nn.Module, torch_cls: type, attentions: 
     feed-forward network and the norms ``norm1 .. norm{n_norms}``."""
     if not isinstance(layer, torch_cls):
         raise TypeError(f"{cls.__name__}.from_torch(): expected nn.{torch_cls.__name__}, got {type(layer).__name__}")
+    _check_copyable(f"{cls.__name__}.from_torch", layer, [getattr(layer, f"norm{i}") for i in range(1, n_norms + 1)])
     ours = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features, layer.dropout.p,
-               layer.norm_first, _activation_of(layer), layer.norm1.eps)
+               norm_first=layer.norm_first, activation=_activation_of(layer), layer_norm_eps=layer.norm1.eps)
     ours.to(device=layer.linear1.weight.device, dtype=layer.linear1.weight.dtype)
     for mine, theirs in attentions.items():
         setattr(ours, mine, MultiHeadAttention.from_torch(getattr(layer, theirs)))
@@ -178,13 +206,16 @@ class _Stack(nn.Module):
 
     layer_cls: type[_Sublayers]
 
-    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1,
+    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, *,
                  norm_first: bool = False, final_norm: bool | None = None, activation: str = "relu",
                  layer_norm_eps: float = 1e-5) -> None:
         super().__init__()
         num_layers = _checks.positive_int(type(self).__name__, "num_layers", num_layers)
-        self.layers = nn.ModuleList(self.layer_cls(d_model, num_heads, d_ff, dropout, norm_first, activation,
-                                                   layer_norm_eps) for _ in range(num_layers))
+        if final_norm is not None:
+            _checks.flag(type(self).__name__, "final_norm", final_norm)
+        self.layers = nn.ModuleList(self.layer_cls(d_model, num_heads, d_ff, dropout, norm_first=norm_first,
+                                                   activation=activation, layer_norm_eps=layer_norm_eps)
+                                    for _ in range(num_layers))
         self.norm = (nn.LayerNorm(d_model, eps=layer_norm_eps) if (norm_first if final_norm is None else final_norm)
                      else None)
 
@@ -241,10 +272,11 @@ def _stack_from_torch(cls: type, layer_cls: type, stack: nn.Module) -> nn.Module
     layers = [layer_cls.from_torch(layer) for layer in stack.layers]
     first = layers[0]
     ours = cls(len(layers), first.self_attn.d_model, first.self_attn.num_heads, first.ff.linear1.out_features,
-               first.dropout.p, first.norm_first, final_norm=stack.norm is not None,
-               activation=first.ff.activation_name)
+               first.dropout.p, norm_first=first.norm_first, final_norm=stack.norm is not None,
+               activation=first.ff.activation_name, layer_norm_eps=first.norms[0].eps)
     ours.layers = nn.ModuleList(layers)
     if stack.norm is not None:
+        _check_copyable(f"{cls.__name__}.from_torch", None, [stack.norm])
         ours.norm = nn.LayerNorm(stack.norm.normalized_shape, eps=stack.norm.eps)
         ours.norm.to(stack.norm.weight.device, stack.norm.weight.dtype).load_state_dict(stack.norm.state_dict())
     return ours
@@ -261,49 +293,61 @@ class Transformer(nn.Module):
     """
 
     def __init__(self, src_vocab: int, tgt_vocab: int, d_model: int = 512, num_heads: int = 8, num_layers: int = 6,
-                 d_ff: int = 2048, dropout: float = 0.1, norm_first: bool = False, max_len: int = 512,
+                 d_ff: int = 2048, dropout: float = 0.1, *, norm_first: bool = False, max_len: int = 512,
                  share_embeddings: bool = False) -> None:
         super().__init__()
         _check_config("Transformer", d_model, num_heads)
+        src_vocab = _checks.positive_int("Transformer", "src_vocab", src_vocab)
+        tgt_vocab = _checks.positive_int("Transformer", "tgt_vocab", tgt_vocab)
+        _checks.flag("Transformer", "share_embeddings", share_embeddings)
         if share_embeddings and src_vocab != tgt_vocab:
             raise ValueError(f"Transformer(): share_embeddings needs equal vocabularies, got src_vocab={src_vocab} "
                              f"and tgt_vocab={tgt_vocab}")
-        self.d_model = d_model
-        self.src_embed = nn.Embedding(_checks.positive_int("Transformer", "src_vocab", src_vocab), d_model,
-                                      padding_idx=PAD)
-        self.tgt_embed = self.src_embed if share_embeddings else nn.Embedding(
-            _checks.positive_int("Transformer", "tgt_vocab", tgt_vocab), d_model, padding_idx=PAD)
+        self.d_model = d_model = int(d_model)
+        self.src_embed = nn.Embedding(src_vocab, d_model, padding_idx=PAD)
+        self.tgt_embed = self.src_embed if share_embeddings else nn.Embedding(tgt_vocab, d_model, padding_idx=PAD)
         self.register_buffer("positions", sinusoidal_encoding(_checks.positive_int("Transformer", "max_len", max_len),
                                                               d_model), persistent=False)
         self.dropout = nn.Dropout(dropout)
-        self.encoder = Encoder(num_layers, d_model, num_heads, d_ff, dropout, norm_first)
-        self.decoder = Decoder(num_layers, d_model, num_heads, d_ff, dropout, norm_first)
+        self.encoder = Encoder(num_layers, d_model, num_heads, d_ff, dropout, norm_first=norm_first)
+        self.decoder = Decoder(num_layers, d_model, num_heads, d_ff, dropout, norm_first=norm_first)
         self.generator = nn.Linear(d_model, tgt_vocab)
-        for embedding in {self.src_embed, self.tgt_embed}:  # std d^-1/2: after the sqrt(d) scaling, unit scale like
-            nn.init.normal_(embedding.weight, std=d_model**-0.5)  # the positions (N(0, 1) would drown them)
+        # std d^-1/2: after the sqrt(d) scaling, unit scale like the positions (N(0, 1) would drown them). A list in
+        # a fixed order (not a set, whose order changes between runs), so that a seed gives one initialisation.
+        for embedding in [self.src_embed] + ([] if share_embeddings else [self.tgt_embed]):
+            nn.init.normal_(embedding.weight, std=d_model**-0.5)
             with torch.no_grad():
                 embedding.weight[PAD].zero_()
         if share_embeddings:
             self.generator.weight = self.src_embed.weight
 
-    def _embed(self, embedding: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+    def _embed(self, embedding: nn.Embedding, ids: torch.Tensor, name: str) -> torch.Tensor:
+        _checks.token_ids("Transformer", name, ids, embedding.num_embeddings, ndim=2)
+        if ids.device != self.positions.device:
+            raise ValueError(f"Transformer(): {name} is on {ids.device} but the model is on {self.positions.device}")
         if ids.shape[1] > self.positions.shape[0]:
-            raise ValueError(f"Transformer(): sequence of length {ids.shape[1]} exceeds max_len="
+            raise ValueError(f"Transformer(): {name} is a sequence of length {ids.shape[1]}, which exceeds max_len="
                              f"{self.positions.shape[0]}")
+        if ids.shape[1] == 0:
+            raise ValueError(f"Transformer(): {name} is empty (length 0); every sequence needs at least one token")
         return self.dropout(embedding(ids) * math.sqrt(self.d_model) + self.positions[: ids.shape[1]])
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor, *, need_weights: bool = False
                ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor] | None]:
-        """``(memory (B, S, d_model), memory_mask (B, 1, S), encoder weights or None)``."""
+        """``(memory (B, S, d_model), memory_mask (B, 1, S), encoder weights or None)``. ``src_lengths`` may be a
+        list or a tensor on any device; the mask is built on ``src``'s."""
+        x = self._embed(self.src_embed, src, "src")
+        src_lengths = _checks.lengths("Transformer", "src_lengths", src_lengths, src.shape[0], src.shape[1], src.device)
         memory_mask = padding_mask(src_lengths, src.shape[1])[:, None, :]
-        memory, weights = self.encoder(self._embed(self.src_embed, src), memory_mask, need_weights=need_weights)
+        memory, weights = self.encoder(x, memory_mask, need_weights=need_weights)
         return memory, memory_mask, weights
 
     def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor, *,
                need_weights: bool = False) -> tuple[torch.Tensor, dict[str, list[torch.Tensor]] | None]:
         """Logits ``(B, T, tgt_vocab)`` of the next token at every target position, each seeing only its past."""
+        x = self._embed(self.tgt_embed, tgt_in, "tgt_in")
         self_mask = causal_mask(tgt_in.shape[1], device=tgt_in.device)
-        x, weights = self.decoder(self._embed(self.tgt_embed, tgt_in), memory, self_mask=self_mask,
+        x, weights = self.decoder(x, memory, self_mask=self_mask,
                                   memory_mask=memory_mask, need_weights=need_weights)
         return self.generator(x), weights
 

@@ -30,7 +30,8 @@ from .scores import Additive
 
 class SelfAttention2d(nn.Module):
     """``forward(x (B, C, H, W), return_attention=False) -> y (B, C, H, W)`` and, on request, the attention
-    ``(B, HW, HW)`` (row i: where pixel i looks, pixels in raster order)."""
+    ``(B, HW, HW)`` (row i: where pixel i looks, pixels in raster order). ``x`` must have the module's channels,
+    dtype and device, and at least one pixel."""
 
     def __init__(self, channels: int, reduction: int = 8) -> None:
         super().__init__()
@@ -45,10 +46,12 @@ class SelfAttention2d(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(1))
 
     def forward(self, x: torch.Tensor, return_attention: bool = False):
-        _checks.floating("SelfAttention2d.forward", "x", x, ndim=4)
-        if x.shape[1] != self.channels:
-            raise ValueError(f"SelfAttention2d.forward(): x must have {self.channels} channels, got shape "
-                             f"{_checks.shape(x)}")
+        fn = "SelfAttention2d.forward"
+        _checks.features(fn, "x", x, self, ndim=4)
+        if x.shape[1] != self.channels or not x.shape[2] * x.shape[3]:
+            raise ValueError(f"{fn}(): x must be (B, C, H, W) with C = {self.channels} channels and at least one "
+                             f"pixel, got shape {_checks.shape(x)}")
+        _checks.flag(fn, "return_attention", return_attention)
         pixels = lambda t: t.flatten(2).transpose(1, 2)  # noqa: E731  (B, c, H, W) -> (B, HW, c)
         out, weights = attention(pixels(self.query(x)), pixels(self.key(x)), pixels(self.value(x)), scale=1.0)
         y = self.gamma * out.transpose(1, 2).reshape(x.shape) + x
@@ -60,10 +63,15 @@ def colour_texture_features(images: torch.Tensor, patch: int = 8) -> torch.Tenso
 
     Per patch: the mean colour and the standard deviation of each colour (texture), both average-pooling
     convolutions; each feature standardised over the image, then each pixel's vector scaled to unit length, so
-    that dot products between pixels are cosine similarities.
+    that dot products between pixels are cosine similarities. The grid needs at least two cells (a feature is
+    standardised over them).
     """
-    _checks.floating("colour_texture_features", "images", images, ndim=4)
-    patch = _checks.positive_int("colour_texture_features", "patch", patch)
+    fn = "colour_texture_features"
+    _checks.floating(fn, "images", images, ndim=4)
+    patch = _checks.positive_int(fn, "patch", patch)
+    if images.shape[1] != 3 or (images.shape[2] // patch) * (images.shape[3] // patch) < 2:
+        raise ValueError(f"{fn}(): images must be (B, 3, H, W) with at least two {patch} x {patch} patches, got "
+                         f"shape {_checks.shape(images)}")
     mean = F.avg_pool2d(images, patch)
     std = (F.avg_pool2d(images**2, patch) - mean**2).clamp_min(0).sqrt()
     features = torch.cat([mean, std], dim=1)
@@ -80,13 +88,16 @@ class ShowAttendTell(nn.Module):
 
     Hard attention (section 4.1) instead *samples* one location s_t ~ alpha_t and reads z_t = a_{s_t}.
     ``forward(images (B, 3, H, W), tgt_in (B, T), *, hard=False, generator=None) -> (logits (B, T, V), alpha
-    (B, T, L))`` with L = (H/8)(W/8) grid cells in raster order (one-hot rows when ``hard``).
+    (B, T, L))`` with L = (H/8)(W/8) grid cells in raster order (one-hot rows when ``hard``). Images hold colours
+    in [0, 1]; token ids are checked against the vocabulary.
     """
 
     def __init__(self, vocab_size: int, *, d_feature: int = 64, d_embed: int = 32, d_hidden: int = 128,
                  d_attention: int = 64) -> None:
         super().__init__()
-        vocab_size = _checks.positive_int("ShowAttendTell", "vocab_size", vocab_size)
+        vocab_size, d_feature, d_embed, d_hidden, d_attention = _checks.sizes(
+            "ShowAttendTell", vocab_size=vocab_size, d_feature=d_feature, d_embed=d_embed, d_hidden=d_hidden,
+            d_attention=d_attention)
         self.cnn = nn.Sequential(  # (B, 5, H, W) -> (B, d_feature, H/8, W/8)
             nn.Conv2d(5, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
             nn.Conv2d(32, d_feature, 3, stride=2, padding=1), nn.ReLU(),
@@ -101,11 +112,15 @@ class ShowAttendTell(nn.Module):
 
     def annotations(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` -> ``(B, L, d_feature)``: the CNN's grid, cells in raster order."""
-        _checks.floating("ShowAttendTell", "images", images, ndim=4)
-        if images.shape[1] != 3 or images.shape[2] % 8 or images.shape[3] % 8:
-            raise ValueError(f"ShowAttendTell(): images must be (B, 3, H, W) with H, W multiples of 8, "
+        fn = "ShowAttendTell"
+        _checks.features(fn, "images", images, self, ndim=4)
+        B, C, H, W = images.shape
+        if C != 3 or H % 8 or W % 8 or not H * W:
+            raise ValueError(f"{fn}(): images must be (B, 3, H, W) with H, W multiples of 8, "
                              f"got {_checks.shape(images)}")
-        B, _, H, W = images.shape
+        if images.numel() and (images.min() < 0 or images.max() > 1):
+            raise ValueError(f"{fn}(): images must hold colours in [0, 1], got values in "
+                             f"[{images.min().item():g}, {images.max().item():g}]")
         y, x = torch.meshgrid(torch.linspace(-1, 1, H, device=images.device, dtype=images.dtype),
                               torch.linspace(-1, 1, W, device=images.device, dtype=images.dtype), indexing="ij")
         where = torch.stack([x, y]).expand(B, 2, H, W)  # CoordConv (Liu et al. 2018): the CNN knows where it is
@@ -122,6 +137,13 @@ class ShowAttendTell(nn.Module):
              ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
         """One word: ``y_prev (B,)``, ``state (h, c)``, annotations ``a (B, L, d)`` and their projection
         ``u_a = score.U(a)`` -> ``(logits (B, V), state, alpha (B, L))``."""
+        y_prev = _checks.embedding_ids("ShowAttendTell.step", "y_prev", y_prev, self.embed, ndim=1)
+        return self._step(y_prev, state, a, u_a, hard=_checks.flag("ShowAttendTell.step", "hard", hard),
+                          generator=generator)
+
+    def _step(self, y_prev: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], a: torch.Tensor,
+              u_a: torch.Tensor, *, hard: bool, generator: torch.Generator | None
+              ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
         h, c = state
         alpha = torch.softmax(self.score(h[:, None], a, u_k=u_a)[:, 0], dim=-1)
         if hard:
@@ -134,11 +156,18 @@ class ShowAttendTell(nn.Module):
 
     def forward(self, images: torch.Tensor, tgt_in: torch.Tensor, *, hard: bool = False,
                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        fn = "ShowAttendTell.forward"
+        tgt_in = _checks.embedding_ids(fn, "tgt_in", tgt_in, self.embed, ndim=2)
+        _checks.sequence_length(fn, "tgt_in", tgt_in)
+        _checks.flag(fn, "hard", hard)
         a = self.annotations(images)
+        if tgt_in.shape[0] != a.shape[0]:
+            raise ValueError(f"{fn}(): tgt_in must have one row per image, got {tgt_in.shape[0]} rows for "
+                             f"{a.shape[0]} images")
         u_a, state = self.score.U(a), self.start(a)
         logits, alphas = [], []
         for t in range(tgt_in.shape[1]):
-            step_logits, state, alpha = self.step(tgt_in[:, t], state, a, u_a, hard=hard, generator=generator)
+            step_logits, state, alpha = self._step(tgt_in[:, t], state, a, u_a, hard=hard, generator=generator)
             logits.append(step_logits)
             alphas.append(alpha)
         return torch.stack(logits, 1), torch.stack(alphas, 1)
@@ -146,6 +175,7 @@ class ShowAttendTell(nn.Module):
     def next_log_probs(self, images: torch.Tensor, *, hard: bool = False, generator: torch.Generator | None = None
                        ) -> Callable[[torch.Tensor], torch.Tensor]:
         """``attnlab.decoding``'s ``prefixes (N, t) -> (N, V)`` for ``images (B, 3, H, W)`` (B = 1 or N)."""
+        _checks.flag("ShowAttendTell.next_log_probs", "hard", hard)
         with torch.no_grad():
             a = self.annotations(images)
             u_a = self.score.U(a)
@@ -164,9 +194,18 @@ def doubly_stochastic_penalty(alpha: torch.Tensor, steps: torch.Tensor | None = 
     """Xu et al. 2015, eq. 14: ``sum_i (1 - sum_t alpha_ti)^2`` for ``alpha (B, T, L)``, averaged over the batch.
 
     It pushes the whole caption to look at every location about once. ``steps`` (bool ``(B, T)``, True at real
-    words) leaves padded steps out of the sum.
+    words) leaves padded steps out of the sum. ``alpha`` must hold at least one caption.
     """
-    _checks.floating("doubly_stochastic_penalty", "alpha", alpha, ndim=3)
+    fn = "doubly_stochastic_penalty"
+    _checks.floating(fn, "alpha", alpha, ndim=3)
+    if not alpha.shape[0]:
+        raise ValueError(f"{fn}(): alpha holds no caption (shape {_checks.shape(alpha)})")
     if steps is not None:
-        alpha = alpha * steps[..., None]
+        _checks.tensor(fn, "steps", steps, ndim=2)
+        if steps.dtype != torch.bool:
+            raise TypeError(f"{fn}(): steps must be a bool tensor (True at real words), got dtype {steps.dtype}")
+        if steps.shape != alpha.shape[:2]:
+            raise ValueError(f"{fn}(): steps must have shape (B, T) = {_checks.shape(alpha)[:2]}, got "
+                             f"{_checks.shape(steps)}")
+        alpha = alpha * steps.to(alpha.device)[..., None]
     return ((1 - alpha.sum(1)) ** 2).sum(-1).mean()

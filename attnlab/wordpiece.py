@@ -75,17 +75,20 @@ class WordPieceTokenizer:
 
     ``tokenize(text) -> pieces``; ``encode(text) -> ids`` with ``[CLS]`` and ``[SEP]``, cut to ``max_length``;
     ``tokenizer(sentences) -> {"input_ids": (B, T) long, "attention_mask": (B, T) bool}``, right-padded;
-    ``convert_ids_to_tokens(ids) -> pieces``.
+    ``convert_ids_to_tokens(ids) -> pieces`` (ids outside the vocabulary are refused).
     """
 
     def __init__(self, vocab: Sequence[str], *, max_length: int = 512, max_word_chars: int = 100) -> None:
+        if isinstance(vocab, str) or not all(isinstance(piece, str) for piece in vocab):
+            raise TypeError(f"WordPieceTokenizer(): vocab must be a list of str (one piece per id), got "
+                            f"{type(vocab).__name__}")
         self.pieces = list(vocab)
         self.ids = {piece: i for i, piece in enumerate(self.pieces)}
         for special in ("[PAD]", "[UNK]", "[CLS]", "[SEP]"):
             if special not in self.ids:
                 raise ValueError(f"WordPieceTokenizer(): the vocabulary has no {special} entry")
         self.max_length = _checks.positive_int("WordPieceTokenizer", "max_length", max_length, minimum=2)
-        self.max_word_chars = max_word_chars
+        self.max_word_chars = _checks.positive_int("WordPieceTokenizer", "max_word_chars", max_word_chars)
         self.pad_id, self.unk_id = self.ids["[PAD]"], self.ids["[UNK]"]
         self.cls_id, self.sep_id = self.ids["[CLS]"], self.ids["[SEP]"]
 
@@ -122,7 +125,14 @@ class WordPieceTokenizer:
         return [self.cls_id, *ids, self.sep_id]
 
     def convert_ids_to_tokens(self, ids: Sequence[int] | torch.Tensor) -> list[str]:
-        return [self.pieces[int(i)] for i in ids]
+        fn = "WordPieceTokenizer.convert_ids_to_tokens"
+        if not isinstance(ids, torch.Tensor):
+            items = [ids] if isinstance(ids, str) else list(ids)
+            if not all(_checks.is_int(i) for i in items):
+                raise TypeError(f"{fn}(): ids must be a list or tensor of ints, got {items!r}")
+            ids = torch.tensor([int(i) for i in items], dtype=torch.long)
+        _checks.token_ids(fn, "ids", ids, len(self), ndim=1)
+        return [self.pieces[i] for i in ids.tolist()]
 
     def __call__(self, sentences: str | Sequence[str], *, device: torch.device | str | None = None
                  ) -> dict[str, torch.Tensor]:

@@ -21,8 +21,18 @@ from attnlab.measure import measure
 
 
 def devices() -> list[torch.device]:
-    """The CPU, and the GPU when one is present: the benchmarks measure both."""
-    return [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    """The CPU, and the GPU when one is present: the benchmarks measure both. ``ATTNLAB_BENCH_DEVICES=cuda`` (what
+    ``make test-gpu`` sets) keeps only the devices named, comma-separated; naming one that is absent is an error."""
+    present = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    named = os.environ.get("ATTNLAB_BENCH_DEVICES")
+    if not named:
+        return present
+    wanted = [name.strip() for name in named.split(",") if name.strip()]
+    missing = [name for name in wanted if name not in {d.type for d in present}]
+    if missing:
+        raise RuntimeError(f"ATTNLAB_BENCH_DEVICES={named}: no {', '.join(missing)} device here "
+                           f"(present: {', '.join(d.type for d in present)})")
+    return [d for d in present if d.type in wanted]
 
 
 def machine() -> dict[str, object]:

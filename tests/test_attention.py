@@ -165,3 +165,31 @@ def test_bias_with_a_fully_masked_row_gives_zeros():
     mask[1] = False
     out = al.scaled_dot_product_attention(q, k, v, mask, bias=torch.randn(3, 4, dtype=torch.float64))
     assert torch.equal(out[1], torch.zeros(6, dtype=torch.float64)) and torch.isfinite(out).all()
+
+
+def test_float16_teaching_path_scales_before_the_product_so_it_does_not_overflow():
+    """q . k = 102,400 overflows float16 (max 65,504); q . k / sqrt(64) = 12,800 does not."""
+    q = torch.full((1, 2, 64), 40.0, dtype=torch.float16)
+    k = torch.full((1, 3, 64), 40.0, dtype=torch.float16)
+    k[0, 1] = -40.0
+    v = torch.randn(1, 3, 4).to(torch.float16)
+    assert torch.isinf(q @ k.transpose(-2, -1)).any()  # the product the old teaching path computed first
+    out, weights = al.attention(q, k, v)
+    reference = F.scaled_dot_product_attention(q.double(), k.double(), v.double())
+    assert torch.isfinite(out).all() and torch.isfinite(weights).all()
+    torch.testing.assert_close(out.double(), reference, rtol=1e-2, atol=1e-2)
+    torch.testing.assert_close(al.scaled_dot_product_attention(q, k, v).double(), reference, rtol=1e-2, atol=1e-2)
+
+
+@pytest.mark.parametrize("path", ["teaching", "fast"])
+def test_a_minus_inf_bias_on_every_key_is_a_fully_masked_row(path):
+    q, k, v = qkv(2, requires_grad=True)
+    bias = torch.randn(2, 5, 7, dtype=torch.float64)
+    bias[:, 3] = float("-inf")
+    bias.requires_grad_()
+    out = al.attention(q, k, v, bias=bias)[0] if path == "teaching" else al.scaled_dot_product_attention(q, k, v, bias=bias)
+    assert (out[:, 3] == 0).all() and torch.isfinite(out).all()
+    grads = torch.autograd.grad((out * torch.randn_like(out)).sum(), [q, k, v, bias])
+    assert all(torch.isfinite(g).all() for g in grads) and (grads[0][:, 3] == 0).all()
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+    torch.testing.assert_close(out[:, [0, 1, 2, 4]], expected[:, [0, 1, 2, 4]], rtol=1e-10, atol=1e-10)

@@ -74,23 +74,82 @@ def test_api_reference_documents_every_public_module_from_its_docstrings(html):
     assert text.count('href="../notebooks/') >= len(modules)  # each module links to the chapters that teach it
 
 
-# ---- The built book in a real browser: Debian's chromium driven by playwright (`make test` installs both) ----
+def test_no_page_loads_anything_from_outside_the_site(html):
+    """MathJax is served from the site (book/_ext/offline.py: sphinx-mathjax-offline's copy), the widget twins' CDN
+    stylesheet is dropped: no script, stylesheet, font, image or frame of any page comes from a CDN."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        import offline
+    finally:
+        sys.path.remove(str(ROOT / "book" / "_ext"))
+    assert offline.external_loads('<script src="https://cdn.x/a.js"></script><link href="//c/f.css" rel="stylesheet">'
+                                  '<a href="https://colab.research.google.com/x">Colab</a>') == [
+        "https://cdn.x/a.js", "//c/f.css"]  # links are not loads
+    assert (html / "_static" / offline.MATHJAX).is_file()
+    math_pages = 0
+    for page in sorted(html.rglob("*.html")):
+        if "_static" in page.relative_to(html).parts:
+            continue
+        text = page.read_text(encoding="utf-8")
+        assert not offline.external_loads(text), f"{page.relative_to(html)}: {offline.external_loads(text)}"
+        if 'class="math' in text:
+            math_pages += 1
+            assert re.search(r'<script[^>]+src="(\.\./)*_static/mathjax/tex-mml-chtml\.js', text), page.name
+    assert math_pages >= len(NOTEBOOKS)
 
-CHROMIUM = "/usr/bin/chromium"
+
+# ---- The built book in a real browser, driven by playwright (tools/find_browser.py; `make test` installs one) ----
+
+
+def block_the_network(context, local: str, errors: list[str]) -> None:
+    """Abort every request of ``context`` whose URL does not start with ``local``, recording it in ``errors``: the
+    book must work offline, so nothing may leave the site."""
+    def handle(route):
+        if route.request.url.startswith(local):
+            route.continue_()
+        else:
+            errors.append(f"left the site: {route.request.url}")
+            route.abort()
+
+    context.route("**/*", handle)
+
+
+def record_errors(page, local: str, errors: list[str]) -> None:
+    """Collect in ``errors`` the JavaScript exceptions of ``page`` and every failed request for one of its files."""
+    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    page.on("requestfailed", lambda request: errors.append(f"failed: {request.url}")
+            if request.url.startswith(local) else None)
+    page.on("response", lambda response: errors.append(f"HTTP {response.status}: {response.url}")
+            if response.url.startswith(local) and response.status >= 400 else None)
 
 
 @pytest.fixture(scope="module")
-def browser(html):
-    """A local HTTP server for the built book and a headless chromium page: ``(page, base_url, errors)``, where
-    ``errors`` collects the JavaScript exceptions of the current page and every request for one of the book's own
-    files that failed (requests to outside CDNs may fail offline and are allowed)."""
+def chromium():
+    """A headless chromium driven by playwright: $ATTNLAB_BROWSER, Debian's chromium, Chrome or Chromium, else
+    playwright's own (tools/find_browser.py). Never skipped: without one, one line saying what to install."""
+    from playwright.sync_api import sync_playwright
+
+    from tools import find_browser
+
+    with sync_playwright() as playwright:
+        try:
+            executable = find_browser.for_playwright(playwright)
+        except find_browser.BrowserNotFound as missing:
+            raise pytest.fail.Exception(str(missing), pytrace=False) from None
+        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser(html, chromium):
+    """A local HTTP server for the built book and a chromium page: ``(page, base_url, errors)``, where ``errors``
+    collects the JavaScript exceptions of the current page, every request for one of the book's own files that
+    failed, and every request that tried to leave the site (all are blocked: the book must work offline)."""
     import functools
     import http.server
     import threading
 
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), f"the browser test needs Debian's chromium at {CHROMIUM} (apt-get install chromium)"
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -100,17 +159,27 @@ def browser(html):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     errors: list[str] = []
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = chromium.new_page()
-        page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-        page.on("requestfailed", lambda request: errors.append(f"failed: {request.url}")
-                if request.url.startswith(base) else None)
-        page.on("response", lambda response: errors.append(f"HTTP {response.status}: {response.url}")
-                if response.url.startswith(base) and response.status >= 400 else None)
-        yield page, base, errors
-        chromium.close()
+    context = chromium.new_context()
+    block_the_network(context, base, errors)
+    page = context.new_page()
+    record_errors(page, base, errors)
+    yield page, base, errors
+    context.close()
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def disk(html, chromium):
+    """The built book opened from disk (file:// pages, no server) with every request off the disk blocked:
+    ``(page, root_uri, errors)``, ``errors`` as for ``browser``."""
+    root = html.as_uri() + "/"
+    errors: list[str] = []
+    context = chromium.new_context()
+    block_the_network(context, "file://", errors)
+    page = context.new_page()
+    record_errors(page, "file://", errors)
+    yield page, root, errors
+    context.close()
 
 
 def test_every_page_loads_in_a_browser_without_errors_or_broken_images(browser):
@@ -155,3 +224,133 @@ def test_every_page_is_reachable_from_the_navigation(browser):
     links = page.eval_on_selector_all("nav.bd-links a", "links => links.map(a => a.href)")
     for name in toc_files()[1:]:
         assert f"{base}{name}.html" in links, f"{name} is not in the navigation"
+
+
+# ---- Offline: the book opened from disk, every request that leaves the disk blocked ----
+
+TYPESET = r"""() => {
+    const math = [...document.querySelectorAll('.math')];
+    const raw = [];
+    const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (node.parentElement.closest('pre, code, script, style, textarea, mjx-container, .highlight')) continue;
+        if (/\\[()\[\]]|\$\$/.test(node.textContent)) raw.push(node.textContent.trim().slice(0, 60));
+    }
+    return {math: math.length, untypeset: math.filter(m => !m.querySelector('mjx-container')).length,
+            containers: document.querySelectorAll('mjx-container').length, raw: raw.slice(0, 3),
+            fonts: [...document.fonts].filter(f => f.family.startsWith('MJXTEX') && f.status === 'loaded').length};
+}"""
+
+
+def ink(png: bytes) -> float:
+    """The fraction of clearly dark pixels in a screenshot."""
+    import io
+
+    from PIL import Image
+
+    gray = Image.open(io.BytesIO(png)).convert("L")
+    return sum(gray.histogram()[:128]) / (gray.width * gray.height)
+
+
+def test_every_page_from_disk_typesets_its_math_with_nothing_leaving_the_disk(disk, tmp_path):
+    """Opened from disk with the network blocked: every page loads with zero failed or outgoing requests, every
+    formula is typeset by the site's own MathJax (its output elements present, its fonts loaded, no raw \\( or \\[
+    left in the text) and visibly drawn (a screenshot of the first formula has ink; saved in the test's tmp_path)."""
+    page, root, errors = disk
+    with_math = 0
+    for name in toc_files():
+        errors.clear()
+        page.goto(f"{root}{name}.html", wait_until="load")
+        if page.locator(".math").count():
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                                   timeout=30000)
+            page.evaluate("() => MathJax.startup.promise")
+        state = page.evaluate(TYPESET)
+        assert not errors, f"{name}: {errors}"
+        assert not state["raw"], f"{name}: raw LaTeX left in the page: {state['raw']}"
+        if not state["math"]:
+            continue
+        with_math += 1
+        assert state["untypeset"] == 0 and state["containers"] >= state["math"], f"{name}: {state}"
+        assert state["fonts"] >= 1, f"{name}: MathJax's fonts did not load from the site: {state}"
+        formula = page.locator("div.math mjx-container").first if page.locator("div.math").count() else \
+            page.locator("mjx-container").first
+        formula.scroll_into_view_if_needed()
+        shot = formula.screenshot(path=str(tmp_path / f"{name.replace('/', '_')}.png"))
+        box = formula.bounding_box()
+        assert box and box["width"] > 5 and box["height"] > 5 and ink(shot) > 0.01, f"{name}: formula not drawn"
+    assert with_math >= len(NOTEBOOKS), with_math
+
+
+def test_search_from_disk_finds_pages_without_the_network(disk):
+    """Search needs no server and no network. (Chrome refuses fetch() between file:// pages, so the excerpts under
+    each result stay empty from disk; served over HTTP they load: test_search_finds_pages.)"""
+    page, root, errors = disk
+    errors.clear()
+    page.goto(f"{root}search.html?q=attention", wait_until="load")
+    page.wait_for_function("() => (document.querySelector('#search-results .search-summary') || {}).innerText"
+                           "?.includes('Search finished')", timeout=30000)
+    assert page.locator("#search-results li").count() >= 10
+    assert not [e for e in errors if not (e.startswith("failed: file://") or "Failed to fetch" in e)], errors
+
+
+def test_search_over_http_loads_nothing_from_outside_and_fails_no_request(browser):
+    page, base, errors = browser
+    errors.clear()
+    page.goto(f"{base}search.html?q=softmax", wait_until="load")
+    page.wait_for_function("() => (document.querySelector('#search-results .search-summary') || {}).innerText"
+                           "?.includes('Search finished')", timeout=30000)
+    assert page.locator("#search-results li").count() >= 3
+    page.wait_for_load_state("networkidle")
+    assert not errors, errors
+
+
+HANGUL = re.compile("[\uac00-\ud7a3]")
+
+
+def korean_font_families() -> set[str] | None:
+    """The font families fontconfig knows with Hangul (`fc-list :lang=ko`), or None where there is no fc-list."""
+    import shutil
+
+    if not shutil.which("fc-list"):
+        return None
+    listed = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True, timeout=60).stdout
+    return {family.strip() for line in listed.splitlines() for family in line.split(",") if family.strip()}
+
+
+def test_hangul_renders_in_a_real_font(browser, html):
+    """Every element with Korean text (the glossary boxes, chapter 4's sentences, ...) is drawn in a font that has
+    Hangul, not as empty boxes: chromium's own report of the fonts it used (CSS.getPlatformFontsForNode). `make
+    test` installs one where fontconfig has none (Debian's fonts-noto-cjk)."""
+    page, base, _ = browser
+    korean = korean_font_families()
+    assert korean is None or korean, ("no font with Hangul installed: apt-get install fonts-noto-cjk "
+                                      "(`make test` does it)")
+    checked = 0
+    for name in toc_files():
+        if not HANGUL.search((html / f"{name}.html").read_text(encoding="utf-8")):
+            continue
+        page.goto(f"{base}{name}.html", wait_until="load")
+        marked = page.evaluate("""() => {
+            const found = [...document.querySelectorAll('main :is(p, td, th, li, span, h1, h2)')]
+                .filter(e => /[\uac00-\ud7a3]/.test([...e.childNodes].filter(n => n.nodeType === 3)
+                                                     .map(n => n.textContent).join('')));
+            found.forEach(e => e.setAttribute('data-hangul', ''));
+            return found.length;
+        }""")
+        assert marked, f"{name}: Korean in the HTML but no element shows it"
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        document = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+        latin = {f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": cdp.send(
+            "DOM.querySelector", {"nodeId": document, "selector": "main h1"})["nodeId"]})["fonts"]}
+        for node in cdp.send("DOM.querySelectorAll", {"nodeId": document, "selector": "[data-hangul]"})["nodeIds"][:20]:
+            used = {f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]}
+            text = cdp.send("DOM.getOuterHTML", {"nodeId": node})["outerHTML"][:80]
+            # With fontconfig: a family it lists for Korean. Elsewhere: a family besides the one of Latin headings
+            # (without a Hangul font, chromium draws the boxes in the Latin font and reports only that one).
+            assert used & korean if korean is not None else used - latin, f"{name}: {text!r} drawn in {used}"
+            checked += 1
+        cdp.detach()
+    assert checked >= 10, checked

@@ -1,4 +1,4 @@
-"""Greedy and beam search against brute force on tiny models (ORACLES: beam search)."""
+"""Greedy and beam search against brute force on tiny models (CONTRIBUTING.md, "Oracles": beam search)."""
 
 import itertools
 import math
@@ -130,7 +130,7 @@ def test_bad_arguments():
     f = random_model(0)
     with pytest.raises(ValueError, match="beam_size must be >= 1, got 0"):
         decoding.beam_search(f, bos=BOS, eos=EOS, beam_size=0, max_len=3)
-    with pytest.raises(ValueError, match="alpha must be a number >= 0, got -1"):
+    with pytest.raises(ValueError, match="alpha must be >= 0.0, got -1"):
         decoding.beam_search(f, bos=BOS, eos=EOS, beam_size=2, max_len=3, alpha=-1)
     with pytest.raises(ValueError, match="max_len must be >= 1, got 0"):
         decoding.greedy_decode(f, bos=BOS, eos=EOS, max_len=0)

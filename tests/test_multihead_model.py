@@ -66,5 +66,5 @@ def test_tagger_rejects_bad_tokens():
     model = al.AttentionTagger(10, 12)
     with pytest.raises(TypeError, match="torch.long"):
         model(torch.zeros(2, 5))
-    with pytest.raises(ValueError, match="at most 12"):
+    with pytest.raises(ValueError, match="more than max_len=12"):
         model(torch.zeros(2, 13, dtype=torch.long))

@@ -1,4 +1,4 @@
-"""The chapters' structure (GUIDE section 3): executed, in order, listed, with the shared setup cell."""
+"""The chapters' structure (CONTRIBUTING.md, "Notebooks"): executed, in order, listed, with the shared setup cell."""
 
 import re
 
@@ -64,7 +64,7 @@ def test_chapter_title_is_plain_text(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_chapter_has_the_guide_sections(path):
+def test_chapter_has_the_required_sections(path):
     markdown = "\n".join("".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "markdown")
     for heading in ("What you will learn", "## Summary", "## Exercises", "용어", "## References", "{cite"):
         assert heading in markdown, f"{path.name}: missing {heading!r}"

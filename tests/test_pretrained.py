@@ -148,7 +148,7 @@ def test_load_bert_state_rejects_a_state_that_does_not_fit():
 def test_bad_input_is_reported_by_argument():
     model = pretrained.BertEncoder(vocab_size=10, d_model=8, num_heads=2, num_layers=1, d_ff=16, max_len=6)
     ids = torch.randint(0, 10, (2, 5))
-    with pytest.raises(TypeError, match="input_ids must be a long tensor"):
+    with pytest.raises(TypeError, match=r"input_ids must hold token ids \(an integer dtype such as torch.long\)"):
         model(ids.float())
     with pytest.raises(ValueError, match=r"attention_mask must have the shape of input_ids \(2, 5\), got \(2, 4\)"):
         model(ids, torch.ones(2, 4, dtype=torch.bool))

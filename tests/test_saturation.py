@@ -1,4 +1,4 @@
-"""The sqrt(d) statistics against autograd, closed forms and the measured table of ORACLES.md."""
+"""The sqrt(d) statistics against autograd, closed forms and chapter 7's measured table (CONTRIBUTING.md, "Oracles")."""
 
 import math
 
@@ -30,7 +30,7 @@ def test_dot_product_variance_is_d_and_scaling_restores_one():
         assert al.scores.scaled_dot(q, k).var().item() == pytest.approx(1.0, rel=0.05)
 
 
-# ORACLES.md, measured with 64 keys and 2000 trials: unscaled entropy per d, and the scaled plateau.
+# Chapter 7's table (CONTRIBUTING.md, "Oracles"), 64 keys and 2000 trials: unscaled entropy per d; the scaled plateau.
 ORACLE_UNSCALED_ENTROPY = {4: 2.80, 16: 1.39, 64: 0.60, 256: 0.26, 1024: 0.13}
 
 

@@ -1,4 +1,4 @@
-"""Alignment functions: brute force on tiny cases and the identities of ORACLES.md."""
+"""Alignment functions: brute force on tiny cases, and Luong et al. 2015's identities (CONTRIBUTING.md, "Oracles")."""
 
 import math
 

@@ -164,9 +164,10 @@ def test_bad_arguments():
         s2s.Seq2Seq(s2s.Encoder(9, 4, 6, bidirectional=True), s2s.Decoder(9, 4, 8, 8))
     m = model("additive")
     src, lengths, tgt = batch_of([3, 2])
-    with pytest.raises(TypeError, match=r"tgt_in must hold token ids \(torch.long\), got dtype torch.float32"):
+    with pytest.raises(TypeError, match=r"tgt_in must hold token ids \(an integer dtype such as torch.long\), got "
+                                        r"dtype torch.float32"):
         m(src, lengths, tgt.float())
-    with pytest.raises(ValueError, match=r"lengths must be \(B,\) = \(2,\) in \[1, 3\], got \[3, 5\]"):
+    with pytest.raises(ValueError, match=r"src_lengths must lie in \[1, 3\], got \[3, 5\]"):
         m(src, torch.tensor([3, 5]), tgt)
     with pytest.raises(ValueError, match="a batch of sources"):
         m.next_log_probs(src)

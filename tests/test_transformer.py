@@ -143,7 +143,7 @@ def test_bad_configurations():
         tf.Transformer(10, 10, d_model=16, num_heads=5)
     with pytest.raises(ValueError, match="share_embeddings needs equal vocabularies, got src_vocab=10 and tgt_vocab=12"):
         tf.Transformer(10, 12, d_model=16, num_heads=4, share_embeddings=True)
-    with pytest.raises(ValueError, match="sequence of length 40 exceeds max_len=32"):
+    with pytest.raises(ValueError, match="src is a sequence of length 40, which exceeds max_len=32"):
         model()(torch.randint(3, 11, (1, 40)), torch.tensor([40]), torch.randint(3, 9, (1, 3)))
     with pytest.raises(TypeError, match="expected nn.TransformerEncoderLayer, got Linear"):
         tf.EncoderLayer.from_torch(nn.Linear(2, 2))

@@ -62,10 +62,10 @@ def shape_captions(n: int, *, size: int = 32, objects: tuple[int, int] = (2, 4),
     ``seed``."""
     n = _checks.positive_int("shape_captions", "n", n)
     size = _checks.positive_int("shape_captions", "size", size, minimum=16)
-    lo, hi = objects
+    lo, hi = _checks.int_pair("shape_captions", "objects", objects, minimum=0)
     if not 1 <= lo <= hi <= 4:
         raise ValueError(f"shape_captions(): objects must be (lo, hi) with 1 <= lo <= hi <= 4, got {objects}")
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(_checks.integer("shape_captions", "seed", seed))
     cell = size // 4
     side = cell - 2
     stencils = {s: _stencil(s, side) for s in SHAPES}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 
 from .. import _checks
@@ -32,10 +34,16 @@ def periodic_motifs(
     generator: torch.Generator | None = None, device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """``(n, length)`` token sequences, each a random motif (tokens 0..vocab-1) of a random period from
-    ``periods`` repeated to the full length. After its first period every token is the one p positions back."""
+    ``periods`` (ints >= 1) repeated to the full length. After its first period every token is the one p positions
+    back."""
     n = _checks.positive_int("periodic_motifs", "n", n)
     length = _checks.positive_int("periodic_motifs", "length", length, minimum=2)
     vocab = _checks.positive_int("periodic_motifs", "vocab", vocab, minimum=2)
+    if isinstance(periods, str) or not isinstance(periods, Iterable):
+        raise TypeError(f"periodic_motifs(): periods must be a tuple of ints, got {type(periods).__name__}")
+    periods = [_checks.positive_int("periodic_motifs", f"periods[{i}]", p) for i, p in enumerate(periods)]
+    if not periods:
+        raise ValueError("periodic_motifs(): periods is empty; give at least one period")
     period = torch.tensor(periods, device=device)[torch.randint(len(periods), (n,), generator=generator, device=device)]
     motif = torch.randint(0, vocab, (n, max(periods)), generator=generator, device=device)
     position = torch.arange(length, device=device)[None, :] % period[:, None]

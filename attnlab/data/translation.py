@@ -175,11 +175,14 @@ class Vocab:
         return [self.index[w] for w in words]
 
     def decode(self, ids: list[int] | torch.Tensor) -> list[str]:
-        """Tokens up to the first ``<eos>``, without ``<pad>`` and ``<bos>``."""
+        """Tokens up to the first ``<eos>``, without ``<pad>`` and ``<bos>``; the ids before it must be in the
+        vocabulary."""
         words = []
         for i in ids.tolist() if isinstance(ids, torch.Tensor) else ids:
             if i == EOS:
                 break
+            if not 0 <= _checks.integer("Vocab.decode", "ids[...]", i) < len(self):
+                raise ValueError(f"Vocab.decode(): ids hold token id {i}, outside the vocabulary of size {len(self)}")
             if i not in (PAD, BOS):
                 words.append(self.tokens[i])
         return words
@@ -218,10 +221,12 @@ def sentence_pairs(
     """
     n = _checks.positive_int("sentence_pairs", "n", n)
     _checks.choice("sentence_pairs", "target", target, TARGETS)
-    lo, hi = length
+    lo, hi = _checks.int_pair("sentence_pairs", "length", length, minimum=0)
     if not 3 <= lo <= hi:
         raise ValueError(f"sentence_pairs(): length must be (lo, hi) with 3 <= lo <= hi, got {length}")
-    rng, render = random.Random(seed), _french if target == "french" else _korean
+    _checks.flag("sentence_pairs", "alignments", alignments)
+    rng = random.Random(_checks.integer("sentence_pairs", "seed", seed))
+    render = _french if target == "french" else _korean
     seen, pairs = set(exclude or ()), []
     for _ in range(100 * n):
         clauses = _clauses(rng, rng.randint(lo, hi))
@@ -239,7 +244,9 @@ def sentence_pairs(
 
 def teacher_forcing(targets: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Decoder inputs ``<bos> y`` padded with ``PAD`` and outputs ``y <eos>`` padded with ``IGNORE``, both
-    ``(B, T)`` with T = the longest target + 1."""
+    ``(B, T)`` with T = the longest target + 1 (at least one target, possibly empty)."""
+    if not targets:
+        raise ValueError("teacher_forcing(): targets is empty; give at least one target sequence")
     T = max(map(len, targets)) + 1
     return (torch.tensor([[BOS] + t + [PAD] * (T - 1 - len(t)) for t in targets]),
             torch.tensor([t + [EOS] + [IGNORE] * (T - 1 - len(t)) for t in targets]))
@@ -265,6 +272,7 @@ class Translation:
 
     def __init__(self, pairs: list[tuple[list[str], list[str]]], target: str,
                  alignments: list[list[int]] | None = None) -> None:
+        _checks.choice("Translation", "target", target, TARGETS)
         self.pairs, self.target, self.alignments = pairs, target, alignments
         self.src_vocab, self.tgt_vocab = source_vocab(), target_vocab(target)
         self.by_length = sorted(range(len(pairs)), key=lambda i: (len(pairs[i][0]), len(pairs[i][1])))
@@ -283,7 +291,10 @@ class Translation:
         return self.batch(self.by_length[start:start + batch_size], device)
 
     def batch(self, indices: list[int] | torch.Tensor | range, device: torch.device | str | None = None) -> Batch:
-        """The pairs at ``indices`` as a padded ``Batch`` on ``device``."""
+        """The pairs at ``indices`` (at least one) as a padded ``Batch`` on ``device``."""
+        indices = list(indices)
+        if not indices:
+            raise ValueError("Translation.batch(): indices is empty; give at least one pair")
         src = [self.src_vocab.encode(self.pairs[i][0]) for i in indices]
         S = max(map(len, src))
         batch = Batch(torch.tensor([s + [PAD] * (S - len(s)) for s in src]), torch.tensor([len(s) for s in src]),
