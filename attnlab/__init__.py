@@ -8,8 +8,8 @@ gets zero weights and a zero output.
 import importlib
 
 from . import fonts  # noqa: F401  (Hangul in figures)
-from . import (autoregressive, data, decoding, local, positional, pretrained, relative, saturation, scores,
-               seq2seq, sequence_layers, train, transformer, vision, wordpiece)
+from . import (autoregressive, data, decoding, interop, local, positional, pretrained, relative, saturation, scores,
+               seq2seq, sequence_layers, train, transformer, translation_task, vision, wordpiece)
 from .attention import attention, scaled_dot_product_attention
 from .device import get_device, seed_everything
 from .masks import causal_mask, padding_mask
@@ -40,6 +40,7 @@ __all__ = [
     "data",
     "decoding",
     "get_device",
+    "interop",
     "local",
     "masked_softmax",
     "measure",
@@ -56,6 +57,7 @@ __all__ = [
     "sinusoidal_encoding",
     "train",
     "transformer",
+    "translation_task",
     "vision",
     "viz",
     "widgets",

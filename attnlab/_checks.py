@@ -38,6 +38,24 @@ def floating(fn: str, name: str, x: object, *, ndim: int | tuple[int, int] | Non
     return x
 
 
+def qkv(fn: str, q: object, k: object, v: object = None, *, same_width: bool = True,
+        names: tuple[str, str, str] = ("query", "key", "value")) -> None:
+    """The queries ``(..., Tq, d_q)``, keys ``(..., Tk, d_k)`` and (optional) values ``(..., Tk, d_v)`` of one
+    attention: floating, one dtype and one device, the same leading (batch, head) dimensions, one value per key, and
+    keys as wide as the queries unless ``same_width=False`` (learned scores project them)."""
+    named = {names[0]: q, names[1]: k} | ({names[2]: v} if v is not None else {})
+    for name, x in named.items():
+        floating(fn, name, x, ndim=(2, 8))
+    same_dtype_and_device(fn, **named)
+    shapes = "(" + ", ".join(f"{name[0]}: {shape(x)}" for name, x in named.items()) + ")"
+    if len({x.shape[:-2] for x in named.values()}) > 1:
+        raise ValueError(f"{fn}(): {', '.join(named)} must have the same leading dimensions (the batch dimensions) {shapes}")
+    if same_width and k.shape[-1] != q.shape[-1]:
+        raise ValueError(f"{fn}(): {names[1]} has width {k.shape[-1]} but {names[0]} has width {q.shape[-1]} {shapes}")
+    if v is not None and v.shape[-2] != k.shape[-2]:
+        raise ValueError(f"{fn}(): {names[2]} has {v.shape[-2]} positions but {names[1]} has {k.shape[-2]} {shapes}")
+
+
 def same_dtype_and_device(fn: str, **tensors: torch.Tensor) -> None:
     """Check that the named tensors share one dtype and one device (torch would fail or silently upcast)."""
     (first, ref), *rest = tensors.items()

@@ -10,6 +10,8 @@ materialising the weights. Both follow Vaswani et al. 2017, eq. 1:
 Shapes: ``q (..., Tq, d_k)``, ``k (..., Tk, d_k)``, ``v (..., Tk, d_v)`` -> ``out (..., Tq, d_v)``, weights
 ``(..., Tq, Tk)``; ``...`` is batch (and heads), equal across the three. ``mask`` is boolean, True = may attend,
 and broadcasts to ``(..., Tq, Tk)``. A query whose keys are all masked gets zero weights and a zero output.
+
+Book: chapters 1 (notebooks/01_attention_in_one_picture.ipynb) and 7 (notebooks/07_scaled_dot_product_attention.ipynb).
 """
 
 from __future__ import annotations
@@ -94,18 +96,7 @@ def scaled_dot_product_attention(
 
 def _check_inputs(fn: str, q, k, v, mask, scale, dropout_p, bias=None) -> float:
     """Validate the arguments shared by both paths; return the scale to use."""
-    for name, x in (("query", q), ("key", k), ("value", v)):
-        _checks.floating(fn, name, x, ndim=(2, 8))
-    _checks.same_dtype_and_device(fn, query=q, key=k, value=v)
-    shapes = f"(q: {_checks.shape(q)}, k: {_checks.shape(k)}, v: {_checks.shape(v)})"
-    if not q.ndim == k.ndim == v.ndim:
-        raise ValueError(f"{fn}(): query, key and value must have the same number of dimensions {shapes}")
-    if not q.shape[:-2] == k.shape[:-2] == v.shape[:-2]:
-        raise ValueError(f"{fn}(): query, key and value must have the same batch dimensions {shapes}")
-    if k.shape[-1] != q.shape[-1]:
-        raise ValueError(f"{fn}(): key has width {k.shape[-1]} but query has width {q.shape[-1]} {shapes}")
-    if v.shape[-2] != k.shape[-2]:
-        raise ValueError(f"{fn}(): value has {v.shape[-2]} positions but key has {k.shape[-2]} {shapes}")
+    _checks.qkv(fn, q, k, v)
     if mask is not None:
         target = (*q.shape[:-1], k.shape[-2])
         _checks.bool_mask(fn, mask, target, f"(..., Tq, Tk) = {target}", q.device)

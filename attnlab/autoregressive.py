@@ -4,6 +4,8 @@ A causal attention mask stops position i from seeing positions after it. The sam
 from zeroing weights (MADE, Germain et al. 2015) and in a convolution from zeroing the kernel's "future" half
 (PixelCNN, van den Oord et al. 2016). In each case output i depends only on inputs before i, so the model defines
 p(x) = prod_i p(x_i | x_<i) and can be sampled one position at a time.
+
+Book: chapter 9 (notebooks/09_masked_attention.ipynb).
 """
 
 from __future__ import annotations

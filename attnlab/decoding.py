@@ -8,6 +8,8 @@ give one. Returned sequences exclude ``bos`` and include ``eos`` when it was pro
 Beam search keeps the ``beam_size`` best prefixes by summed log-probability; finished hypotheses are ranked by
 ``log P(Y) / ((5 + |Y|) / 6) ** alpha`` (the GNMT length penalty, Wu et al. 2016; the Transformer used beam 4,
 alpha 0.6). With alpha = 0 beam search prefers short outputs: every extra token adds a negative log-probability.
+
+Book: chapter 6 (notebooks/06_decoding.ipynb).
 """
 
 from __future__ import annotations
@@ -146,3 +148,16 @@ def beam_search(next_log_probs: NextLogProbs, *, bos: int, eos: int, beam_size: 
         if not live:
             break
     return sorted(finished, key=lambda hypothesis: -hypothesis[1])[:beam_size]
+
+
+def source_batch(src: torch.Tensor, src_lengths: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """What ``next_log_probs`` accepts, as a batch: one sentence ``src (S,)`` becomes ``(1, S)`` with its length;
+    a batch ``(B, S)`` needs ``src_lengths (B,)`` (a list, an array or a tensor), returned as a long tensor on
+    ``src``'s device."""
+    _checks.tensor("next_log_probs", "src", src, ndim=(1, 2))
+    if src.ndim == 1:
+        src, src_lengths = src[None], [src.shape[0]]
+    elif src_lengths is None:
+        raise ValueError("next_log_probs(): a batch of sources (B, S) needs src_lengths (B,)")
+    max_len = _checks.sequence_length("next_log_probs", "src", src)
+    return src, _checks.lengths("next_log_probs", "src_lengths", src_lengths, src.shape[0], max_len, src.device)

@@ -1,4 +1,7 @@
-"""Where tensors live and how runs are made repeatable."""
+"""Where tensors live and how runs are made repeatable.
+
+Book: used by every chapter (no chapter of its own).
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 On import, the NanumGothic fonts shipped by the ``koreanize-matplotlib`` package are registered with matplotlib and
 become the fallback after DejaVu Sans: Latin text looks as before, Hangul finds its glyphs. ``import attnlab`` does
 this, so it holds for every figure drawn after it, with or without ``attnlab.viz``.
+
+Book: used by every chapter (no chapter of its own).
 """
 
 import importlib.util

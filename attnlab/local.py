@@ -4,6 +4,8 @@ Dense causal attention over T positions costs O(T^2) time and memory. Local atte
 query blocks and lets each block attend only to a nearby memory, so the cost is O(T x memory size). Both functions
 here compute block by block -- the dense (T, T) matrix is never built -- and equal dense attention under the mask
 that ``local_mask_1d`` / ``local_mask_2d`` describe (the tests check it), for any length or image size.
+
+Book: chapter 16 (notebooks/16_local_attention.ipynb).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from torch import nn
 from . import _checks
 from .multihead import MultiHeadAttention
 from .softmax import masked_softmax
+from .transformer import PreNormBlock
 
 
 def local_mask_1d(length: int, block_size: int, *, device: torch.device | str | None = None) -> torch.Tensor:
@@ -26,15 +29,6 @@ def local_mask_1d(length: int, block_size: int, *, device: torch.device | str | 
     i = torch.arange(length, device=device)[:, None]
     j = torch.arange(length, device=device)[None, :]
     return (j <= i) & (j // block_size >= i // block_size - 1)
-
-
-def _check_qkv(fn: str, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, spatial: int) -> None:
-    for name, x in (("q", q), ("k", k), ("v", v)):
-        _checks.floating(fn, name, x, ndim=(spatial + 1, 8))
-    _checks.same_dtype_and_device(fn, q=q, k=k, v=v)
-    if q.shape != k.shape or q.shape[:-1] != v.shape[:-1] or 0 in q.shape[-spatial - 1:-1]:
-        raise ValueError(f"{fn}(): q and k must have equal shapes and v the same positions (at least one), got q: "
-                         f"{_checks.shape(q)}, k: {_checks.shape(k)}, v: {_checks.shape(v)}")
 
 
 def local_attention_1d(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, block_size: int) -> torch.Tensor:
@@ -81,16 +75,6 @@ def local_mask_2d(
     return rows_ok & cols_ok & (index[None, :] <= index[:, None])
 
 
-def _check_2d(fn, height, width, query_block, memory) -> tuple[tuple[int, int], tuple[int, int]]:
-    _checks.positive_int(fn, "height", height)
-    _checks.positive_int(fn, "width", width)
-    h_q, w_q = _checks.int_pair(fn, "query_block", query_block)
-    h_m, w_m = _checks.int_pair(fn, "memory", memory, minimum=0)
-    if h_q > height or w_q > width:
-        raise ValueError(f"{fn}(): query_block {(h_q, w_q)} is larger than the image {(height, width)}")
-    return (h_q, w_q), (h_m, w_m)
-
-
 def local_attention_2d(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, query_block: tuple[int, int], memory: tuple[int, int],
 ) -> torch.Tensor:
@@ -125,22 +109,27 @@ def local_attention_2d(
     return out[..., :height, :width, :]
 
 
-class LocalSelfAttention(nn.Module):
+class LocalSelfAttention(MultiHeadAttention):
     """Multi-head causal self-attention where each position sees its own block and the previous one
-    (``local_attention_1d`` per head): ``(B, T, d_model) -> (B, T, d_model)``."""
+    (``local_attention_1d`` per head). ``forward(x (B, T, d_model), mask=None, *, need_weights=False)
+    -> (out (B, T, d_model), None)``: the block structure is the mask, and the weights are never built, so ``mask``
+    must be None and ``need_weights`` False. The projections and the head split are ``MultiHeadAttention``'s."""
 
     def __init__(self, d_model: int, num_heads: int, block_size: int) -> None:
-        super().__init__()
-        self.heads = MultiHeadAttention(d_model, num_heads)  # for its projections and head split
+        super().__init__(d_model, num_heads)
         self.block_size = _checks.positive_int("LocalSelfAttention", "block_size", block_size)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mha = self.heads
-        _checks.features("LocalSelfAttention.forward", "x", x, self, ndim=3, d=mha.d_model)
-        _checks.sequence_length("LocalSelfAttention.forward", "x", x)
-        q, k, v = mha._split(mha.q_proj(x)), mha._split(mha.k_proj(x)), mha._split(mha.v_proj(x))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, *,  # type: ignore[override]
+                need_weights: bool = False) -> tuple[torch.Tensor, None]:
+        fn = "LocalSelfAttention.forward"
+        _checks.features(fn, "x", x, self, ndim=3, d=self.d_model)
+        _checks.sequence_length(fn, "x", x)
+        if mask is not None or _checks.flag(fn, "need_weights", need_weights):
+            raise ValueError(f"{fn}(): local attention takes no extra mask and never builds the weights "
+                             f"(got mask={'a tensor' if mask is not None else None}, need_weights={need_weights})")
+        q, k, v = self.split_heads(self.q_proj(x)), self.split_heads(self.k_proj(x)), self.split_heads(self.v_proj(x))
         out = local_attention_1d(q, k, v, block_size=self.block_size)  # (B, H, T, d_head)
-        return mha.out_proj(out.transpose(1, 2).flatten(-2))
+        return self.out_proj(self.merge_heads(out)), None  # (B, T, d_model)
 
 
 class LocalImageTransformer(nn.Module):
@@ -159,11 +148,8 @@ class LocalImageTransformer(nn.Module):
         self.size = size
         self.pixel = nn.Embedding(3, d_model)  # 0, 1, and 2 = start
         self.position = nn.Embedding(size * size, d_model)
-        self.blocks = nn.ModuleList(
-            nn.ModuleDict({"norm1": nn.LayerNorm(d_model), "attn": LocalSelfAttention(d_model, num_heads, block_size),
-                           "norm2": nn.LayerNorm(d_model),
-                           "mlp": nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.ReLU(), nn.Linear(4 * d_model, d_model))})
-            for _ in range(num_layers))
+        self.blocks = nn.ModuleList(PreNormBlock(d_model, LocalSelfAttention(d_model, num_heads, block_size))
+                                    for _ in range(num_layers))
         self.head = nn.Linear(d_model, 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -177,8 +163,7 @@ class LocalImageTransformer(nn.Module):
         shifted = torch.cat([torch.full_like(pixels[:, :1], 2), pixels[:, :-1]], dim=1)
         h = self.pixel(shifted) + self.position(torch.arange(pixels.shape[1], device=images.device))
         for block in self.blocks:
-            h = h + block["attn"](block["norm1"](h))
-            h = h + block["mlp"](block["norm2"](h))
+            h = block(h)  # (B, T, d_model)
         return self.head(h).view_as(images)
 
     @torch.no_grad()
@@ -197,3 +182,26 @@ class LocalImageTransformer(nn.Module):
             p = torch.sigmoid(self(x).flatten(1)[:, t])
             x.view(n, -1)[:, t] = torch.bernoulli(p, generator=generator)
         return x
+
+
+# ---- argument checks ----
+
+def _check_qkv(fn: str, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, spatial: int) -> None:
+    """Local self-attention's q, k, v: ``_checks.qkv`` for q and k, then equal q and k shapes, v at the same
+    positions, at least one position."""
+    _checks.qkv(fn, q, k, names=("q", "k", "v"))
+    _checks.floating(fn, "v", v)
+    _checks.same_dtype_and_device(fn, q=q, v=v)
+    if q.ndim < spatial + 1 or q.shape != k.shape or q.shape[:-1] != v.shape[:-1] or 0 in q.shape[-spatial - 1:-1]:
+        raise ValueError(f"{fn}(): q and k must have equal shapes and v the same positions (at least one), got q: "
+                         f"{_checks.shape(q)}, k: {_checks.shape(k)}, v: {_checks.shape(v)}")
+
+
+def _check_2d(fn, height, width, query_block, memory) -> tuple[tuple[int, int], tuple[int, int]]:
+    _checks.positive_int(fn, "height", height)
+    _checks.positive_int(fn, "width", width)
+    h_q, w_q = _checks.int_pair(fn, "query_block", query_block)
+    h_m, w_m = _checks.int_pair(fn, "memory", memory, minimum=0)
+    if h_q > height or w_q > width:
+        raise ValueError(f"{fn}(): query_block {(h_q, w_q)} is larger than the image {(height, width)}")
+    return (h_q, w_q), (h_m, w_m)

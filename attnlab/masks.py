@@ -1,6 +1,8 @@
 """Boolean attention masks. Convention: ``True`` means "may attend", as in ``F.scaled_dot_product_attention``.
 
 (``nn.MultiheadAttention`` and ``nn.Transformer`` use the opposite; attnlab's ``from_torch``/``to_torch`` convert.)
+
+Book: chapter 9 (notebooks/09_masked_attention.ipynb).
 """
 
 from __future__ import annotations

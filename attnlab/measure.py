@@ -10,6 +10,8 @@ depends on the allocation history rather than on the computation.
 CUDA: ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``, minus what was allocated before; the
 GPU is synchronised before the clock is read. Used by the benchmarks in ``bench/`` and by chapters that measure
 memory.
+
+Book: used by chapters 14 (notebooks/14_rnn_conv_attention.ipynb) and 17 (notebooks/17_relative_attention.ipynb).
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@
 Each pair of features (2i, 2i+1) is a point on the unit circle turning at frequency w_i = 10000^(-2i/d), so
 PE(pos + k) is PE(pos) rotated pair by pair by angles w_i k that do not depend on pos, and PE(p) . PE(p + k) =
 sum_i cos(w_i k) depends only on the offset k.
+
+Book: chapter 11 (notebooks/11_positional_encoding.ipynb).
 """
 
 from __future__ import annotations

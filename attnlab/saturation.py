@@ -4,6 +4,8 @@ For q, k with independent N(0, 1) components, q . k = sum_c q_c k_c has mean 0 a
 2017, footnote 4). Unscaled scores therefore spread like sqrt(d); the softmax of widely spread scores is nearly
 one-hot, and its Jacobian diag(p) - p p^T -- the factor every gradient through attention is multiplied by --
 nearly vanishes. Dividing by sqrt(d) keeps the scores at unit variance for every d.
+
+Book: chapter 7 (notebooks/07_scaled_dot_product_attention.ipynb).
 """
 
 from __future__ import annotations

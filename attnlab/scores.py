@@ -11,6 +11,8 @@ equal (batch, heads). The learned scores also check that q and k have their para
     | `General`    | q^T W k                          | Luong et al. 2015 ("general")            |
     | `Additive`   | v^T tanh(W q + U k)              | Bahdanau et al. 2015, appendix A.1.2     |
     | `Concat`     | v^T tanh(W [q; k])               | Luong et al. 2015 ("concat")             |
+
+Book: chapter 4 (notebooks/04_alignment_functions.ipynb).
 """
 
 from __future__ import annotations
@@ -23,39 +25,15 @@ from torch import nn
 from . import _checks
 
 
-def _check_pair(fn: str, q: torch.Tensor, k: torch.Tensor, *, same_width: bool) -> None:
-    _checks.floating(fn, "q", q, ndim=(2, 8))
-    _checks.floating(fn, "k", k, ndim=(2, 8))
-    _checks.same_dtype_and_device(fn, q=q, k=k)
-    if q.shape[:-2] != k.shape[:-2]:
-        raise ValueError(
-            f"{fn}(): q and k must have the same leading (batch) dimensions, "
-            f"got q: {_checks.shape(q)}, k: {_checks.shape(k)}"
-        )
-    if same_width and q.shape[-1] != k.shape[-1]:
-        raise ValueError(
-            f"{fn}(): key has width {k.shape[-1]} but query has width {q.shape[-1]} "
-            f"(q: {_checks.shape(q)}, k: {_checks.shape(k)})"
-        )
-
-
-def _check_learned(fn: str, module: nn.Module, q: torch.Tensor, k: torch.Tensor) -> None:
-    """A learned score's queries and keys: widths ``module.d_q`` and ``module.d_k``, the module's dtype and device."""
-    _check_pair(fn, q, k, same_width=False)
-    _checks.width(fn, "q", q, module.d_q)
-    _checks.width(fn, "k", k, module.d_k)
-    _checks.matches_module(fn, "q", q, module)
-
-
 def dot(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Dot-product scores ``q k^T``: ``(..., Tq, d)``, ``(..., Tk, d)`` -> ``(..., Tq, Tk)``."""
-    _check_pair("dot", q, k, same_width=True)
+    _checks.qkv("dot", q, k, names=("q", "k", "v"))
     return q @ k.transpose(-2, -1)
 
 
 def scaled_dot(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """``q k^T / sqrt(d)``: for q, k with unit-variance components the scores keep unit variance."""
-    _check_pair("scaled_dot", q, k, same_width=True)
+    _checks.qkv("scaled_dot", q, k, names=("q", "k", "v"))
     return q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
 
 
@@ -128,3 +106,13 @@ class Concat(nn.Module):
             dim=-1,
         )
         return self.v(torch.tanh(self.W(pairs))).squeeze(-1)
+
+
+# ---- argument checks ----
+
+def _check_learned(fn: str, module: nn.Module, q: torch.Tensor, k: torch.Tensor) -> None:
+    """A learned score's queries and keys: widths ``module.d_q`` and ``module.d_k``, the module's dtype and device."""
+    _checks.qkv(fn, q, k, same_width=False, names=("q", "k", "v"))
+    _checks.width(fn, "q", q, module.d_q)
+    _checks.width(fn, "k", k, module.d_k)
+    _checks.matches_module(fn, "q", q, module)

@@ -7,6 +7,8 @@ sequence X play every role and you get self-attention, six steps (Vaswani et al.
 
 Without positional information it is permutation equivariant: shuffling the rows of X shuffles the rows of the
 output the same way, and the rows and columns of A.
+
+Book: chapter 8 (notebooks/08_self_attention.ipynb).
 """
 
 from __future__ import annotations

@@ -10,9 +10,15 @@
   h~_t = tanh(W_c [c_t; h_t]); Luong et al. 2015, section 3.1).
 - ``Seq2Seq``: encoder + decoder with teacher forcing, and ``next_log_probs`` for ``attnlab.decoding``.
 
+Training and evaluation on the toy translation task (loss, greedy translation, exact match) live in
+``attnlab.translation_task``: the models here know nothing of any data set.
+
 Shapes: source ids ``(B, S)`` with lengths ``(B,)``; target ids ``(B, T)``; logits ``(B, T, V)``; attention weights
 ``(B, T, S)``, exactly zero at padded source positions. Token ids are checked against the vocabulary; lengths may be a
 list, a tuple, a NumPy array or an integer tensor on any device (the masks are built on the model's device).
+
+Book: chapters 2 (notebooks/02_seq2seq_bottleneck.ipynb), 3 (notebooks/03_bahdanau_attention.ipynb) and 4
+(notebooks/04_alignment_functions.ipynb).
 """
 
 from __future__ import annotations
@@ -26,12 +32,9 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from . import _checks, scores
-from .data.sequences import IGNORE
-from .data.translation import BOS, EOS, PAD, Batch, Translation
-from .decoding import greedy_batch, incremental
+from .decoding import incremental, source_batch
 from .masks import padding_mask
 from .softmax import masked_softmax
-from .train import exact_match, token_accuracy
 
 SCORES = ("additive", "dot", "scaled_dot", "general", "concat")
 ORDERS = ("bahdanau", "luong")
@@ -45,12 +48,13 @@ class Encoder(nn.Module):
     at the first word): the single vector a plain decoder gets. Padded positions are skipped (packed sequences).
     """
 
-    def __init__(self, vocab_size: int, d_embed: int, d_hidden: int, *, bidirectional: bool = False) -> None:
+    def __init__(self, vocab_size: int, d_embed: int, d_hidden: int, *, bidirectional: bool = False,
+                 pad_id: int = 0) -> None:
         super().__init__()
         vocab_size, d_embed, d_hidden = _checks.sizes("Encoder", vocab_size=vocab_size, d_embed=d_embed,
                                                       d_hidden=d_hidden)
         _checks.flag("Encoder", "bidirectional", bidirectional)
-        self.embed = nn.Embedding(vocab_size, d_embed, padding_idx=PAD)
+        self.embed = nn.Embedding(vocab_size, d_embed, padding_idx=_pad_id("Encoder", pad_id, vocab_size))
         self.rnn = nn.GRU(d_embed, d_hidden, batch_first=True, bidirectional=bidirectional)
         self.d_out = d_hidden * (2 if bidirectional else 1)
 
@@ -60,19 +64,6 @@ class Encoder(nn.Module):
         out, last = self.rnn(packed)
         annotations, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
         return annotations, torch.cat(list(last), dim=-1)  # last: (directions, B, d_hidden)
-
-
-def source_batch(src: torch.Tensor, src_lengths: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """What ``next_log_probs`` accepts, as a batch: one sentence ``src (S,)`` becomes ``(1, S)`` with its length;
-    a batch ``(B, S)`` needs ``src_lengths (B,)`` (a list, an array or a tensor), returned as a long tensor on
-    ``src``'s device."""
-    _checks.tensor("next_log_probs", "src", src, ndim=(1, 2))
-    if src.ndim == 1:
-        src, src_lengths = src[None], [src.shape[0]]
-    elif src_lengths is None:
-        raise ValueError("next_log_probs(): a batch of sources (B, S) needs src_lengths (B,)")
-    max_len = _checks.sequence_length("next_log_probs", "src", src)
-    return src, _checks.lengths("next_log_probs", "src_lengths", src_lengths, src.shape[0], max_len, src.device)
 
 
 def _check_source(fn: str, embed: nn.Embedding, src: object, lengths: object, name: str
@@ -120,11 +111,11 @@ class Decoder(nn.Module):
     -> (logits (B, V), state, None)`` does one position of the same computation.
     """
 
-    def __init__(self, vocab_size: int, d_embed: int, d_hidden: int, d_enc: int) -> None:
+    def __init__(self, vocab_size: int, d_embed: int, d_hidden: int, d_enc: int, *, pad_id: int = 0) -> None:
         super().__init__()
         vocab_size, d_embed, d_hidden, self.d_enc = _checks.sizes("Decoder", vocab_size=vocab_size, d_embed=d_embed,
                                                                   d_hidden=d_hidden, d_enc=d_enc)
-        self.embed = nn.Embedding(vocab_size, d_embed, padding_idx=PAD)
+        self.embed = nn.Embedding(vocab_size, d_embed, padding_idx=_pad_id("Decoder", pad_id, vocab_size))
         self.init = nn.Linear(self.d_enc, d_hidden)
         self.rnn = nn.GRU(d_embed + self.d_enc, d_hidden, batch_first=True)
         self.out = nn.Linear(d_hidden + self.d_enc, vocab_size)
@@ -180,7 +171,7 @@ class AttentionDecoder(nn.Module):
     """
 
     def __init__(self, vocab_size: int, d_embed: int, d_hidden: int, d_enc: int, *, score: str = "additive",
-                 order: str = "bahdanau", d_attention: int | None = None) -> None:
+                 order: str = "bahdanau", d_attention: int | None = None, pad_id: int = 0) -> None:
         super().__init__()
         fn = "AttentionDecoder"
         vocab_size, d_embed, d_hidden, d_enc = _checks.sizes(fn, vocab_size=vocab_size, d_embed=d_embed,
@@ -190,7 +181,7 @@ class AttentionDecoder(nn.Module):
         self.d_enc = d_enc
         self.score_name = score
         self.score = alignment(score, d_hidden, d_enc, d_attention)
-        self.embed = nn.Embedding(vocab_size, d_embed, padding_idx=PAD)
+        self.embed = nn.Embedding(vocab_size, d_embed, padding_idx=_pad_id(fn, pad_id, vocab_size))
         self.init = nn.Linear(d_enc, d_hidden)
         if order == "bahdanau":
             self.cell = nn.GRUCell(d_embed + d_enc, d_hidden)
@@ -265,20 +256,21 @@ class Seq2Seq(nn.Module):
 
     @classmethod
     def build(cls, src_vocab: int, tgt_vocab: int, *, attention: str | None = "additive", order: str | None = None,
-              d_embed: int = 32, d_hidden: int = 64, bidirectional: bool = True) -> Seq2Seq:
+              d_embed: int = 32, d_hidden: int = 64, bidirectional: bool = True, pad_id: int = 0) -> Seq2Seq:
         """A model in one line: ``attention=None`` gives the bottleneck; otherwise the score name, with
         ``order`` defaulting to Bahdanau's for the additive score and Luong's for the others. The decoder's
-        hidden size is the encoder's output width (``2 d_hidden`` when bidirectional), so every score fits."""
+        hidden size is the encoder's output width (``2 d_hidden`` when bidirectional), so every score fits.
+        ``pad_id`` is the padding token of both vocabularies (its embedding stays zero)."""
         if attention is not None:
             _checks.choice("Seq2Seq.build", "attention", attention, SCORES)
         if order is not None:
             _checks.choice("Seq2Seq.build", "order", order, ORDERS)
-        encoder = Encoder(src_vocab, d_embed, d_hidden, bidirectional=bidirectional)
+        encoder = Encoder(src_vocab, d_embed, d_hidden, bidirectional=bidirectional, pad_id=pad_id)
         if attention is None:
-            return cls(encoder, Decoder(tgt_vocab, d_embed, encoder.d_out, encoder.d_out))
+            return cls(encoder, Decoder(tgt_vocab, d_embed, encoder.d_out, encoder.d_out, pad_id=pad_id))
         order = order or ("bahdanau" if attention == "additive" else "luong")
         return cls(encoder, AttentionDecoder(tgt_vocab, d_embed, encoder.d_out, encoder.d_out, score=attention,
-                                             order=order, d_attention=d_hidden))
+                                             order=order, d_attention=d_hidden, pad_id=pad_id))
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Source:
         src, src_lengths = _check_source("Seq2Seq", self.encoder.embed, src, src_lengths, "src_lengths")
@@ -311,69 +303,8 @@ class Seq2Seq(nn.Module):
         return incremental(lambda n: self.decoder.start(rows(n)), step, src.shape[0])
 
 
-# Training and evaluation, for any model with forward(src, src_lengths, tgt_in) -> (logits, weights) and
-# next_log_probs(src, src_lengths) (Seq2Seq here, the Transformer later).
-
-def loss(model: nn.Module, batch: Batch, *, label_smoothing: float = 0.0) -> torch.Tensor:
-    """Teacher-forced cross-entropy of ``batch.tgt_out`` (padding ignored), averaged over the target tokens.
-
-    A batch without any target token (``tgt_out`` all ``IGNORE``) has nothing to learn: its loss is 0 (with zero
-    gradients), not the NaN of an average over nothing.
-    """
-    label_smoothing = _checks.probability("loss", "label_smoothing", label_smoothing)
-    logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)
-    targets = _checks.tensor("loss", "batch.tgt_out", batch.tgt_out)
-    if targets.shape != logits.shape[:2]:
-        raise ValueError(f"loss(): batch.tgt_out must have the shape of batch.tgt_in {_checks.shape(batch.tgt_in)}, "
-                         f"got {_checks.shape(targets)}")
-    kept = _checks.token_ids("loss", "batch.tgt_out", targets[targets != IGNORE], logits.shape[-1])
-    if not kept.numel():
-        return logits.flatten()[:0].sum()
-    return F.cross_entropy(logits.flatten(0, 1), targets.flatten().long(), ignore_index=IGNORE,
-                           label_smoothing=label_smoothing)
-
-
-def translate(model: nn.Module, src: torch.Tensor, src_lengths: torch.Tensor, *, max_len: int) -> list[list[int]]:
-    """Greedy translations (target ids, ``<eos>`` excluded) of a batch of sources ``src (B, S)``."""
-    _checks.tensor("translate", "src", src, ndim=2)
-    ids = greedy_batch(model.next_log_probs(src, src_lengths), src.shape[0], bos=BOS, eos=EOS, max_len=max_len)
-    return [row[:-1] if row and row[-1] == EOS else row for row in ids]
-
-
-def evaluate(model: nn.Module, data: Translation, *, batch_size: int = 500, device: torch.device | str | None = None
-             ) -> dict[str, float]:
-    """Token accuracy (teacher forced) and exact match (greedy, free running) of ``model`` on ``data``."""
-    batch_size = _checks.positive_int("evaluate", "batch_size", batch_size)
-    _check_data("evaluate", data)
-    device = device or next(model.parameters()).device
-    predicted, correct, total = [], 0.0, 0
-    for start in range(0, len(data), batch_size):
-        batch = data.batch(range(start, min(start + batch_size, len(data))), device)
-        logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)
-        keep = (batch.tgt_out != IGNORE).sum().item()
-        correct += token_accuracy(logits, batch.tgt_out) * keep
-        total += keep
-        predicted += translate(model, batch.src, batch.src_lengths, max_len=batch.tgt_out.shape[1] + 5)
-    targets = [data.tgt_vocab.encode(t) for _, t in data.pairs]
-    return {"token_accuracy": correct / total, "exact_match": exact_match(predicted, targets)}
-
-
-def exact_match_by_length(model: nn.Module, data: Translation, *, max_len: int | None = None) -> dict[int, float]:
-    """Greedy exact match of ``model`` on ``data``, per source length: ``{length: fraction}``."""
-    _check_data("exact_match_by_length", data)
-    if max_len is not None:
-        _checks.positive_int("exact_match_by_length", "max_len", max_len)
-    batch = data.batch(range(len(data)), next(model.parameters()).device)
-    max_len = max_len or int((batch.tgt_out != IGNORE).sum(1).max()) + 5
-    predicted = translate(model, batch.src, batch.src_lengths, max_len=max_len)
-    hits: dict[int, list[bool]] = {}
-    for p, (source, target) in zip(predicted, data.pairs):
-        hits.setdefault(len(source), []).append(p == data.tgt_vocab.encode(target))
-    return {n: sum(h) / len(h) for n, h in sorted(hits.items())}
-
-
-def _check_data(fn: str, data: Translation) -> None:
-    if not isinstance(data, Translation):
-        raise TypeError(f"{fn}(): data must be an attnlab.data.Translation, got {type(data).__name__}")
-    if not len(data):
-        raise ValueError(f"{fn}(): data holds no sentence pairs")
+def _pad_id(fn: str, pad_id: int, vocab_size: int) -> int:
+    pad_id = _checks.positive_int(fn, "pad_id", pad_id, minimum=0)
+    if pad_id >= vocab_size:
+        raise ValueError(f"{fn}(): pad_id={pad_id} is not in the vocabulary of size {vocab_size}")
+    return pad_id

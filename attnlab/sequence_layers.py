@@ -12,6 +12,8 @@ compare on equal terms::
 ``SequenceClassifier`` stacks ``num_layers`` of one kind (with residual connections and LayerNorm) and reads the
 last position out: the model of the chapter's long-range experiment. Inputs are checked: at least one position,
 the layer's width, dtype and device; token ids below the vocabulary size.
+
+Book: chapter 14 (notebooks/14_rnn_conv_attention.ipynb).
 """
 
 from __future__ import annotations

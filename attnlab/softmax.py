@@ -1,4 +1,7 @@
-"""Softmax over the keys that a mask allows."""
+"""Softmax over the keys that a mask allows.
+
+Book: chapter 9 (notebooks/09_masked_attention.ipynb).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """A one-layer attention model that labels every position of a token sequence: small enough to train in
-seconds, big enough to watch its heads specialise."""
+seconds, big enough to watch its heads specialise.
+
+Book: chapters 10 (notebooks/10_multi_head_attention.ipynb) and 11 (notebooks/11_positional_encoding.ipynb).
+"""
 
 from __future__ import annotations
 

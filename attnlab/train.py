@@ -1,5 +1,8 @@
 """One small fit loop for the whole book: Adam, gradient clipping, an optional learning-rate schedule, a progress
-bar, and a history of losses and metrics."""
+bar, and a history of losses and metrics.
+
+Book: used by every chapter that trains a model, first in chapter 2 (notebooks/02_seq2seq_bottleneck.ipynb).
+"""
 
 from __future__ import annotations
 

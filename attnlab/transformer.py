@@ -1,5 +1,8 @@
 """The Transformer (Vaswani et al. 2017, section 3): layers, stacks and the encoder-decoder model.
 
+Book: chapter 12 (notebooks/12_transformer_block.ipynb) builds the block by hand; chapter 13
+(notebooks/13_transformer.ipynb) the full model.
+
 - ``FeedForward``: FFN(x) = max(0, x W1 + b1) W2 + b2 (eq. 2), applied to every position separately.
 - ``EncoderLayer``: self-attention, then the feed-forward network, each wrapped in a residual connection and a
   LayerNorm. Post-norm (the paper): ``x = norm(x + sublayer(x))``; pre-norm (``norm_first=True``, now the common
@@ -9,29 +12,30 @@
 - ``Encoder`` / ``Decoder``: stacks of layers, with a final LayerNorm (needed after pre-norm layers, whose output is
   otherwise never normalised; ``nn.Transformer`` adds it in both placements).
 - ``Transformer``: embeddings scaled by sqrt(d_model), sinusoidal positions, the stacks and a linear generator, with
-  the ``forward(src, src_lengths, tgt_in)`` and ``next_log_probs`` interface of ``attnlab.seq2seq``, so the same
-  training, evaluation and decoding code runs both.
+  the ``forward(src, src_lengths, tgt_in)`` and ``next_log_probs`` interface of the RNN translators
+  (``attnlab.seq2seq``), so the same training, evaluation and decoding code runs both.
 
-Every layer copies its weights from torch's (``from_torch``) in both norm placements; masks are boolean with True =
-may attend (torch's layers use the opposite). Shapes: ``(B, T, d_model)`` everywhere; attention weights
-``(B, H, Tq, Tk)`` on request (``need_weights=True``), otherwise the fused fast path runs.
+Layers and stacks return a tensor, as torch's do; with ``need_weights=True`` they return a small named tuple with
+the per-head attention weights ``(B, H, Tq, Tk)`` as well (otherwise the fused fast path runs). Masks are boolean
+with True = may attend (torch's layers use the opposite); weights copy from torch's modules with ``from_torch``
+(``attnlab.interop``). Shapes: ``(B, T, d_model)`` everywhere.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from . import _checks
-from .data.translation import PAD
+from .decoding import source_batch
 from .masks import causal_mask, padding_mask
 from .multihead import MultiHeadAttention
 from .positional import sinusoidal_encoding
-from .seq2seq import source_batch
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": F.relu, "gelu": F.gelu}
 
@@ -39,7 +43,7 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": F.relu
 class FeedForward(nn.Module):
     """``linear2(dropout(activation(linear1(x))))``: ``(..., d_model) -> (..., d_model)`` through width ``d_ff``."""
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.1, *, activation: str = "relu") -> None:
+    def __init__(self, d_model: int, d_ff: int, *, dropout: float = 0.1, activation: str = "relu") -> None:
         super().__init__()
         self.activation_name = _checks.choice("FeedForward", "activation", activation, tuple(ACTIVATIONS))
         self.activation = ACTIVATIONS[activation]
@@ -49,237 +53,211 @@ class FeedForward(nn.Module):
         self.dropout = nn.Dropout(_checks.probability("FeedForward", "dropout", dropout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear2(self.dropout(self.activation(self.linear1(x))))
+        return self.linear2(self.dropout(self.activation(self.linear1(x))))  # (..., d_model)
 
 
-def _check_config(fn: str, d_model: int, num_heads: int) -> None:
-    _checks.positive_int(fn, "d_model", d_model)
-    _checks.positive_int(fn, "num_heads", num_heads)
-    if d_model % num_heads:
-        raise ValueError(f"{fn}(): num_heads={num_heads} must divide d_model={d_model} "
-                         f"(each head gets d_model / num_heads features)")
+class EncoderWeights(NamedTuple):
+    """What ``EncoderLayer(..., need_weights=True)`` returns: the output and its self-attention weights."""
+
+    x: torch.Tensor  # (B, T, d_model)
+    self_weights: torch.Tensor  # (B, H, T, T)
 
 
-class _Sublayers(nn.Module):
-    """What both layers share: the feed-forward block and the residual wiring around any sublayer."""
+class DecoderWeights(NamedTuple):
+    """What ``DecoderLayer(..., need_weights=True)`` returns: the output and both attentions' weights."""
 
-    def __init__(self, name: str, d_model: int, num_heads: int, d_ff: int, dropout: float, norm_first: bool,
-                 activation: str, n_sublayers: int, eps: float) -> None:
-        super().__init__()
-        _check_config(name, d_model, num_heads)
-        self.norm_first = _checks.flag(name, "norm_first", norm_first)
-        _checks.number(name, "layer_norm_eps", eps, positive=True)
-        self.ff = FeedForward(d_model, d_ff, dropout, activation=activation)
-        self.norms = nn.ModuleList(nn.LayerNorm(d_model, eps=eps) for _ in range(n_sublayers))
-        self.dropout = nn.Dropout(dropout)
-
-    def residual(self, i: int, x: torch.Tensor, sublayer: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-        """Sublayer ``i`` with its residual connection: pre-norm ``x + f(norm(x))`` or post-norm
-        ``norm(x + f(x))``; dropout on the sublayer output (section 5.4)."""
-        if self.norm_first:
-            return x + self.dropout(sublayer(self.norms[i](x)))
-        return self.norms[i](x + self.dropout(sublayer(x)))
+    x: torch.Tensor  # (B, T, d_model)
+    self_weights: torch.Tensor  # (B, H, T, T)
+    cross_weights: torch.Tensor  # (B, H, T, S)
 
 
-class EncoderLayer(_Sublayers):
-    """``forward(x (B, T, d_model), mask=None, *, need_weights=False) -> (x, weights (B, H, T, T) or None)``.
-    ``mask`` (True = may attend) broadcasts to ``(B, T, T)``, e.g. ``padding_mask(lengths, T)[:, None, :]``."""
+class EncoderLayer(nn.Module):
+    """Self-attention and a feed-forward network, each with a residual connection and a LayerNorm.
 
-    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, *, norm_first: bool = False,
+    ``forward(x (B, T, d_model), mask=None, *, need_weights=False) -> x (B, T, d_model)``, or
+    ``EncoderWeights(x, self_weights (B, H, T, T))`` with ``need_weights=True``. ``mask`` (True = may attend)
+    broadcasts to ``(B, T, T)``, e.g. ``padding_mask(lengths, T)[:, None, :]``.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, *, dropout: float = 0.1, norm_first: bool = False,
                  activation: str = "relu", layer_norm_eps: float = 1e-5) -> None:
-        super().__init__("EncoderLayer", d_model, num_heads, d_ff, dropout, norm_first, activation, 2, layer_norm_eps)
+        super().__init__()
+        self.norm_first = _check_layer("EncoderLayer", d_model, num_heads, norm_first, layer_norm_eps)
+        self.ff = FeedForward(d_model, d_ff, dropout=dropout, activation=activation)
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.dropout1 = nn.Dropout(dropout)  # on each sublayer's output, before the residual sum (section 5.4)
+        self.dropout2 = nn.Dropout(dropout)
         self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, *, need_weights: bool = False
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+                ) -> torch.Tensor | EncoderWeights:
         _check_stream("EncoderLayer.forward", "x", x, self)
-        weights = None
-
-        def attend(h: torch.Tensor) -> torch.Tensor:
-            nonlocal weights
-            out, weights = self.self_attn(h, h, h, mask, need_weights=need_weights)
-            return out
-
-        x = self.residual(0, x, attend)
-        return self.residual(1, x, self.ff), weights
+        if self.norm_first:  # pre-norm: x + sublayer(norm(x))
+            h = self.norm1(x)
+            attended, weights = self.self_attn(h, h, h, mask, need_weights=need_weights)
+            x = x + self.dropout1(attended)
+            x = x + self.dropout2(self.ff(self.norm2(x)))
+        else:  # post-norm (the paper): norm(x + sublayer(x))
+            attended, weights = self.self_attn(x, x, x, mask, need_weights=need_weights)
+            x = self.norm1(x + self.dropout1(attended))
+            x = self.norm2(x + self.dropout2(self.ff(x)))
+        return EncoderWeights(x, weights) if need_weights else x  # (B, T, d_model)
 
     @classmethod
     def from_torch(cls, layer: nn.TransformerEncoderLayer) -> EncoderLayer:
-        """A copy of ``nn.TransformerEncoderLayer`` (either norm placement, relu or gelu; same dtype and device)."""
-        return _layer_from_torch(cls, layer, nn.TransformerEncoderLayer, {"self_attn": "self_attn"}, 2)
+        """A copy of ``nn.TransformerEncoderLayer`` (either norm placement, relu or exact gelu; same dtype and
+        device); refuses what it cannot copy exactly."""
+        from .interop import layer_from_torch
+        return layer_from_torch(cls, layer)
 
 
-class DecoderLayer(_Sublayers):
-    """``forward(x (B, T, d), memory (B, S, d), *, self_mask=None, memory_mask=None, need_weights=False)
-    -> (x, self_weights (B, H, T, T) or None, cross_weights (B, H, T, S) or None)``.
+class DecoderLayer(nn.Module):
+    """Masked self-attention, cross-attention over the encoder's output, a feed-forward network; Add & Norm around
+    each.
 
+    ``forward(x (B, T, d), memory (B, S, d), *, self_mask=None, memory_mask=None, need_weights=False)
+    -> x (B, T, d)``, or ``DecoderWeights(x, self_weights (B, H, T, T), cross_weights (B, H, T, S))``.
     ``self_mask`` is usually ``causal_mask(T)`` (a position may not look ahead); ``memory_mask`` hides padded
     source positions, e.g. ``padding_mask(src_lengths, S)[:, None, :]``.
     """
 
-    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, *, norm_first: bool = False,
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, *, dropout: float = 0.1, norm_first: bool = False,
                  activation: str = "relu", layer_norm_eps: float = 1e-5) -> None:
-        super().__init__("DecoderLayer", d_model, num_heads, d_ff, dropout, norm_first, activation, 3, layer_norm_eps)
+        super().__init__()
+        self.norm_first = _check_layer("DecoderLayer", d_model, num_heads, norm_first, layer_norm_eps)
+        self.ff = FeedForward(d_model, d_ff, dropout=dropout, activation=activation)
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm3 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+        self.dropout3 = nn.Dropout(dropout)
         self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
         self.cross_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, *, self_mask: torch.Tensor | None = None,
                 memory_mask: torch.Tensor | None = None, need_weights: bool = False
-                ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+                ) -> torch.Tensor | DecoderWeights:
         _check_stream("DecoderLayer.forward", "x", x, self)
         _check_stream("DecoderLayer.forward", "memory", memory, self)
-        weights: dict[str, torch.Tensor | None] = {}
-
-        def self_attend(h: torch.Tensor) -> torch.Tensor:
-            out, weights["self"] = self.self_attn(h, h, h, self_mask, need_weights=need_weights)
-            return out
-
-        def cross_attend(h: torch.Tensor) -> torch.Tensor:  # queries from the decoder, keys/values from the encoder
-            out, weights["cross"] = self.cross_attn(h, memory, memory, memory_mask, need_weights=need_weights)
-            return out
-
-        x = self.residual(0, x, self_attend)
-        x = self.residual(1, x, cross_attend)
-        return self.residual(2, x, self.ff), weights["self"], weights["cross"]
+        if self.norm_first:
+            h = self.norm1(x)
+            attended, self_weights = self.self_attn(h, h, h, self_mask, need_weights=need_weights)
+            x = x + self.dropout1(attended)
+            h = self.norm2(x)  # queries from the decoder, keys and values from the encoder
+            attended, cross_weights = self.cross_attn(h, memory, memory, memory_mask, need_weights=need_weights)
+            x = x + self.dropout2(attended)
+            x = x + self.dropout3(self.ff(self.norm3(x)))
+        else:
+            attended, self_weights = self.self_attn(x, x, x, self_mask, need_weights=need_weights)
+            x = self.norm1(x + self.dropout1(attended))
+            attended, cross_weights = self.cross_attn(x, memory, memory, memory_mask, need_weights=need_weights)
+            x = self.norm2(x + self.dropout2(attended))
+            x = self.norm3(x + self.dropout3(self.ff(x)))
+        return DecoderWeights(x, self_weights, cross_weights) if need_weights else x  # (B, T, d_model)
 
     @classmethod
     def from_torch(cls, layer: nn.TransformerDecoderLayer) -> DecoderLayer:
-        """A copy of ``nn.TransformerDecoderLayer`` (either norm placement, relu or gelu; same dtype and device)."""
-        return _layer_from_torch(cls, layer, nn.TransformerDecoderLayer,
-                                 {"self_attn": "self_attn", "cross_attn": "multihead_attn"}, 3)
+        """A copy of ``nn.TransformerDecoderLayer`` (either norm placement, relu or exact gelu; same dtype and
+        device); refuses what it cannot copy exactly."""
+        from .interop import layer_from_torch
+        return layer_from_torch(cls, layer)
 
 
-def _activation_of(layer: nn.Module) -> str:
-    """The name of torch's layer activation in ``ACTIVATIONS``; anything else (tanh-approximated GELU, a custom
-    function) cannot be copied exactly and is refused."""
-    activation = layer.activation
-    if activation is F.relu or type(activation) is nn.ReLU:
-        return "relu"
-    if activation is F.gelu or (type(activation) is nn.GELU and activation.approximate == "none"):
-        return "gelu"
-    raise ValueError(f"from_torch(): unsupported activation {activation!r} (attnlab copies relu and exact gelu)")
+class StackWeights(NamedTuple):
+    """What ``Encoder`` / ``Decoder`` return with ``need_weights=True``: the output and every layer's weights
+    (``cross_weights`` is None for the encoder)."""
+
+    x: torch.Tensor  # (B, T, d_model)
+    self_weights: list[torch.Tensor]  # per layer (B, H, T, T)
+    cross_weights: list[torch.Tensor] | None  # per layer (B, H, T, S)
 
 
-def _check_copyable(fn: str, layer: nn.Module | None, norms: list[nn.Module]) -> None:
-    """Refuse torch modules whose weights would not copy exactly into attnlab's: feed-forward layers without
-    biases, norms that are not affine LayerNorms with biases, norms with different eps."""
-    if layer is not None and (layer.linear1.bias is None or layer.linear2.bias is None):
-        raise ValueError(f"{fn}(): torch's layer was built with bias=False; attnlab's layers always have biases")
-    for norm in norms:
-        if type(norm) is not nn.LayerNorm or norm.weight is None or norm.bias is None:
-            raise ValueError(f"{fn}(): expected affine nn.LayerNorm norms with biases, got {norm!r}")
-        if norm.eps != norms[0].eps:
-            raise ValueError(f"{fn}(): the norms have different eps ({norms[0].eps} and {norm.eps}); attnlab's "
-                             "layers use one eps")
+class Encoder(nn.Module):
+    """``num_layers`` encoder layers and an optional final LayerNorm (default: with pre-norm layers, whose output is
+    otherwise never normalised). ``forward(x, mask=None, *, need_weights=False) -> x`` or ``StackWeights``."""
 
-
-def _check_stream(fn: str, name: str, x: object, layer: nn.Module) -> None:
-    """A layer's input: ``(B, T, d_model)``, floating, on the layer's device and in its dtype."""
-    _checks.floating(fn, name, x, ndim=3)
-    _checks.width(fn, name, x, layer.ff.linear1.in_features)
-    _checks.matches_module(fn, name, x, layer)
-
-
-def _layer_from_torch(cls: type, layer: nn.Module, torch_cls: type, attentions: dict[str, str], n_norms: int
-                      ) -> _Sublayers:
-    """Build ``cls`` like torch's ``layer`` and copy its weights: attentions named ``{ours: theirs}``, the
-    feed-forward network and the norms ``norm1 .. norm{n_norms}``."""
-    if not isinstance(layer, torch_cls):
-        raise TypeError(f"{cls.__name__}.from_torch(): expected nn.{torch_cls.__name__}, got {type(layer).__name__}")
-    _check_copyable(f"{cls.__name__}.from_torch", layer, [getattr(layer, f"norm{i}") for i in range(1, n_norms + 1)])
-    ours = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features, layer.dropout.p,
-               norm_first=layer.norm_first, activation=_activation_of(layer), layer_norm_eps=layer.norm1.eps)
-    ours.to(device=layer.linear1.weight.device, dtype=layer.linear1.weight.dtype)
-    for mine, theirs in attentions.items():
-        setattr(ours, mine, MultiHeadAttention.from_torch(getattr(layer, theirs)))
-    with torch.no_grad():
-        for name in ("linear1", "linear2"):
-            getattr(ours.ff, name).load_state_dict(getattr(layer, name).state_dict())
-        for i, norm in enumerate(ours.norms, start=1):
-            norm.load_state_dict(getattr(layer, f"norm{i}").state_dict())
-    return ours
-
-
-class _Stack(nn.Module):
-    """``num_layers`` layers of ``layer_cls`` and an optional final LayerNorm (default: with pre-norm layers, whose
-    output is otherwise never normalised)."""
-
-    layer_cls: type[_Sublayers]
-
-    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, *,
+    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, *, dropout: float = 0.1,
                  norm_first: bool = False, final_norm: bool | None = None, activation: str = "relu",
                  layer_norm_eps: float = 1e-5) -> None:
         super().__init__()
-        num_layers = _checks.positive_int(type(self).__name__, "num_layers", num_layers)
-        if final_norm is not None:
-            _checks.flag(type(self).__name__, "final_norm", final_norm)
-        self.layers = nn.ModuleList(self.layer_cls(d_model, num_heads, d_ff, dropout, norm_first=norm_first,
-                                                   activation=activation, layer_norm_eps=layer_norm_eps)
-                                    for _ in range(num_layers))
-        self.norm = (nn.LayerNorm(d_model, eps=layer_norm_eps) if (norm_first if final_norm is None else final_norm)
-                     else None)
-
-
-class Encoder(_Stack):
-    """``num_layers`` encoder layers and an optional final LayerNorm (default: with pre-norm layers).
-
-    ``forward(x, mask=None, *, need_weights=False) -> (x, [weights per layer] or None)``.
-    """
-
-    layer_cls = EncoderLayer
+        self.layers = nn.ModuleList(EncoderLayer(d_model, num_heads, d_ff, dropout=dropout, norm_first=norm_first,
+                                                 activation=activation, layer_norm_eps=layer_norm_eps)
+                                    for _ in range(_checks.positive_int("Encoder", "num_layers", num_layers)))
+        self.norm = _final_norm("Encoder", d_model, norm_first, final_norm, layer_norm_eps)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, *, need_weights: bool = False
-                ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
+                ) -> torch.Tensor | StackWeights:
         weights = []
         for layer in self.layers:
-            x, w = layer(x, mask, need_weights=need_weights)
-            weights.append(w)
-        return (self.norm(x) if self.norm is not None else x), (weights if need_weights else None)
+            if need_weights:
+                x, w = layer(x, mask, need_weights=True)
+                weights.append(w)
+            else:
+                x = layer(x, mask)
+        x = self.norm(x) if self.norm is not None else x  # (B, T, d_model)
+        return StackWeights(x, weights, None) if need_weights else x
 
     @classmethod
     def from_torch(cls, encoder: nn.TransformerEncoder) -> Encoder:
         """A copy of ``nn.TransformerEncoder`` (its layers and its final norm, if any)."""
-        return _stack_from_torch(cls, EncoderLayer, encoder)
+        from .interop import stack_from_torch
+        return stack_from_torch(cls, encoder)
 
 
-class Decoder(_Stack):
+class Decoder(nn.Module):
     """``num_layers`` decoder layers and an optional final LayerNorm (default: with pre-norm layers).
 
-    ``forward(x, memory, *, self_mask=None, memory_mask=None, need_weights=False)
-    -> (x, {"self": [...], "cross": [...]} per layer, or None)``.
+    ``forward(x, memory, *, self_mask=None, memory_mask=None, need_weights=False) -> x`` or ``StackWeights``.
     """
 
-    layer_cls = DecoderLayer
+    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, *, dropout: float = 0.1,
+                 norm_first: bool = False, final_norm: bool | None = None, activation: str = "relu",
+                 layer_norm_eps: float = 1e-5) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(DecoderLayer(d_model, num_heads, d_ff, dropout=dropout, norm_first=norm_first,
+                                                 activation=activation, layer_norm_eps=layer_norm_eps)
+                                    for _ in range(_checks.positive_int("Decoder", "num_layers", num_layers)))
+        self.norm = _final_norm("Decoder", d_model, norm_first, final_norm, layer_norm_eps)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, *, self_mask: torch.Tensor | None = None,
-                memory_mask: torch.Tensor | None = None, need_weights: bool = False
-                ) -> tuple[torch.Tensor, dict[str, list[torch.Tensor]] | None]:
-        weights: dict[str, list] = {"self": [], "cross": []}
+                memory_mask: torch.Tensor | None = None, need_weights: bool = False) -> torch.Tensor | StackWeights:
+        self_weights, cross_weights = [], []
         for layer in self.layers:
-            x, w_self, w_cross = layer(x, memory, self_mask=self_mask, memory_mask=memory_mask,
-                                       need_weights=need_weights)
-            weights["self"].append(w_self)
-            weights["cross"].append(w_cross)
-        return (self.norm(x) if self.norm is not None else x), (weights if need_weights else None)
+            if need_weights:
+                x, w_self, w_cross = layer(x, memory, self_mask=self_mask, memory_mask=memory_mask, need_weights=True)
+                self_weights.append(w_self)
+                cross_weights.append(w_cross)
+            else:
+                x = layer(x, memory, self_mask=self_mask, memory_mask=memory_mask)
+        x = self.norm(x) if self.norm is not None else x  # (B, T, d_model)
+        return StackWeights(x, self_weights, cross_weights) if need_weights else x
 
     @classmethod
     def from_torch(cls, decoder: nn.TransformerDecoder) -> Decoder:
         """A copy of ``nn.TransformerDecoder`` (its layers and its final norm, if any)."""
-        return _stack_from_torch(cls, DecoderLayer, decoder)
+        from .interop import stack_from_torch
+        return stack_from_torch(cls, decoder)
 
 
-def _stack_from_torch(cls: type, layer_cls: type, stack: nn.Module) -> nn.Module:
-    layers = [layer_cls.from_torch(layer) for layer in stack.layers]
-    first = layers[0]
-    ours = cls(len(layers), first.self_attn.d_model, first.self_attn.num_heads, first.ff.linear1.out_features,
-               first.dropout.p, norm_first=first.norm_first, final_norm=stack.norm is not None,
-               activation=first.ff.activation_name, layer_norm_eps=first.norms[0].eps)
-    ours.layers = nn.ModuleList(layers)
-    if stack.norm is not None:
-        _check_copyable(f"{cls.__name__}.from_torch", None, [stack.norm])
-        ours.norm = nn.LayerNorm(stack.norm.normalized_shape, eps=stack.norm.eps)
-        ours.norm.to(stack.norm.weight.device, stack.norm.weight.dtype).load_state_dict(stack.norm.state_dict())
-    return ours
+class PreNormBlock(nn.Module):
+    """The pre-norm block of GPT-style decoders: ``x + attn(norm1(x))``, then ``x + mlp(norm2(x))`` with a ReLU MLP of
+    width 4 d_model. ``attn`` is any self-attention module called as ``attn(x, mask) -> (out, weights)``, e.g.
+    ``CausalSelfAttention``, ``RelativeMultiHeadAttention`` or ``LocalSelfAttention``; the models of chapters 16
+    and 17 stack these blocks. ``forward(x (B, T, d_model), mask=None) -> (B, T, d_model)``."""
+
+    def __init__(self, d_model: int, attn: nn.Module) -> None:
+        super().__init__()
+        d_model = _checks.positive_int("PreNormBlock", "d_model", d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.attn = attn
+        self.norm2 = nn.LayerNorm(d_model)
+        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.ReLU(), nn.Linear(4 * d_model, d_model))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), mask)[0]
+        return x + self.mlp(self.norm2(x))  # (B, T, d_model)
 
 
 class Transformer(nn.Module):
@@ -289,67 +267,68 @@ class Transformer(nn.Module):
     weights or None)``, where ``weights = {"encoder": [...], "self": [...], "cross": [...]}`` hold every layer's
     per-head weights. Embeddings are multiplied by sqrt(d_model) and added to sinusoidal positions (section 3.4,
     3.5); ``share_embeddings`` ties the source and target embeddings and the generator (as the paper's shared
-    vocabulary does; needs equal vocabularies).
+    vocabulary does; needs equal vocabularies). ``pad_id`` is the padding token (its embedding is zero).
     """
 
     def __init__(self, src_vocab: int, tgt_vocab: int, d_model: int = 512, num_heads: int = 8, num_layers: int = 6,
-                 d_ff: int = 2048, dropout: float = 0.1, *, norm_first: bool = False, max_len: int = 512,
-                 share_embeddings: bool = False) -> None:
+                 d_ff: int = 2048, *, dropout: float = 0.1, norm_first: bool = False, max_len: int = 512,
+                 share_embeddings: bool = False, pad_id: int = 0) -> None:
         super().__init__()
-        _check_config("Transformer", d_model, num_heads)
-        src_vocab = _checks.positive_int("Transformer", "src_vocab", src_vocab)
-        tgt_vocab = _checks.positive_int("Transformer", "tgt_vocab", tgt_vocab)
-        _checks.flag("Transformer", "share_embeddings", share_embeddings)
-        if share_embeddings and src_vocab != tgt_vocab:
-            raise ValueError(f"Transformer(): share_embeddings needs equal vocabularies, got src_vocab={src_vocab} "
-                             f"and tgt_vocab={tgt_vocab}")
-        self.d_model = d_model = int(d_model)
-        self.src_embed = nn.Embedding(src_vocab, d_model, padding_idx=PAD)
-        self.tgt_embed = self.src_embed if share_embeddings else nn.Embedding(tgt_vocab, d_model, padding_idx=PAD)
-        self.register_buffer("positions", sinusoidal_encoding(_checks.positive_int("Transformer", "max_len", max_len),
-                                                              d_model), persistent=False)
+        fn = "Transformer"
+        src_vocab, tgt_vocab = _checks.positive_int(fn, "src_vocab", src_vocab), _checks.positive_int(fn, "tgt_vocab",
+                                                                                                      tgt_vocab)
+        d_model, max_len = _checks.positive_int(fn, "d_model", d_model), _checks.positive_int(fn, "max_len", max_len)
+        pad_id = _checks.positive_int(fn, "pad_id", pad_id, minimum=0)
+        if _checks.flag(fn, "share_embeddings", share_embeddings) and src_vocab != tgt_vocab:
+            raise ValueError(f"{fn}(): share_embeddings needs equal vocabularies, got src_vocab={src_vocab} and "
+                             f"tgt_vocab={tgt_vocab}")
+        if pad_id >= min(src_vocab, tgt_vocab):
+            raise ValueError(f"{fn}(): pad_id={pad_id} must be a token of both vocabularies (sizes {src_vocab}, "
+                             f"{tgt_vocab})")
+        self.d_model = d_model
+        self.src_embed = nn.Embedding(src_vocab, d_model, padding_idx=pad_id)
+        self.tgt_embed = self.src_embed if share_embeddings else nn.Embedding(tgt_vocab, d_model, padding_idx=pad_id)
+        self.register_buffer("positions", sinusoidal_encoding(max_len, d_model), persistent=False)
         self.dropout = nn.Dropout(dropout)
-        self.encoder = Encoder(num_layers, d_model, num_heads, d_ff, dropout, norm_first=norm_first)
-        self.decoder = Decoder(num_layers, d_model, num_heads, d_ff, dropout, norm_first=norm_first)
+        self.encoder = Encoder(num_layers, d_model, num_heads, d_ff, dropout=dropout, norm_first=norm_first)
+        self.decoder = Decoder(num_layers, d_model, num_heads, d_ff, dropout=dropout, norm_first=norm_first)
         self.generator = nn.Linear(d_model, tgt_vocab)
         # std d^-1/2: after the sqrt(d) scaling, unit scale like the positions (N(0, 1) would drown them). A list in
         # a fixed order (not a set, whose order changes between runs), so that a seed gives one initialisation.
         for embedding in [self.src_embed] + ([] if share_embeddings else [self.tgt_embed]):
             nn.init.normal_(embedding.weight, std=d_model**-0.5)
             with torch.no_grad():
-                embedding.weight[PAD].zero_()
+                embedding.weight[pad_id].zero_()
         if share_embeddings:
             self.generator.weight = self.src_embed.weight
 
-    def _embed(self, embedding: nn.Embedding, ids: torch.Tensor, name: str) -> torch.Tensor:
-        _checks.token_ids("Transformer", name, ids, embedding.num_embeddings, ndim=2)
-        if ids.device != self.positions.device:
-            raise ValueError(f"Transformer(): {name} is on {ids.device} but the model is on {self.positions.device}")
-        if ids.shape[1] > self.positions.shape[0]:
-            raise ValueError(f"Transformer(): {name} is a sequence of length {ids.shape[1]}, which exceeds max_len="
-                             f"{self.positions.shape[0]}")
-        if ids.shape[1] == 0:
-            raise ValueError(f"Transformer(): {name} is empty (length 0); every sequence needs at least one token")
+    def embed(self, embedding: nn.Embedding, ids: torch.Tensor, name: str) -> torch.Tensor:
+        """``ids (B, T)`` -> ``(B, T, d_model)``: the token embedding times sqrt(d_model) plus the positions."""
+        _check_ids(name, ids, embedding.num_embeddings, self.positions)
         return self.dropout(embedding(ids) * math.sqrt(self.d_model) + self.positions[: ids.shape[1]])
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor, *, need_weights: bool = False
                ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor] | None]:
         """``(memory (B, S, d_model), memory_mask (B, 1, S), encoder weights or None)``. ``src_lengths`` may be a
         list or a tensor on any device; the mask is built on ``src``'s."""
-        x = self._embed(self.src_embed, src, "src")
+        x = self.embed(self.src_embed, src, "src")
         src_lengths = _checks.lengths("Transformer", "src_lengths", src_lengths, src.shape[0], src.shape[1], src.device)
-        memory_mask = padding_mask(src_lengths, src.shape[1])[:, None, :]
-        memory, weights = self.encoder(x, memory_mask, need_weights=need_weights)
+        memory_mask = padding_mask(src_lengths, src.shape[1])[:, None, :]  # (B, 1, S): no query reads padding
+        if not need_weights:
+            return self.encoder(x, memory_mask), memory_mask, None
+        memory, weights, _ = self.encoder(x, memory_mask, need_weights=True)
         return memory, memory_mask, weights
 
     def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor, *,
                need_weights: bool = False) -> tuple[torch.Tensor, dict[str, list[torch.Tensor]] | None]:
         """Logits ``(B, T, tgt_vocab)`` of the next token at every target position, each seeing only its past."""
-        x = self._embed(self.tgt_embed, tgt_in, "tgt_in")
-        self_mask = causal_mask(tgt_in.shape[1], device=tgt_in.device)
-        x, weights = self.decoder(x, memory, self_mask=self_mask,
-                                  memory_mask=memory_mask, need_weights=need_weights)
-        return self.generator(x), weights
+        x = self.embed(self.tgt_embed, tgt_in, "tgt_in")
+        self_mask = causal_mask(tgt_in.shape[1], device=tgt_in.device)  # (T, T)
+        if not need_weights:
+            return self.generator(self.decoder(x, memory, self_mask=self_mask, memory_mask=memory_mask)), None
+        x, self_weights, cross_weights = self.decoder(x, memory, self_mask=self_mask, memory_mask=memory_mask,
+                                                      need_weights=True)
+        return self.generator(x), {"self": self_weights, "cross": cross_weights}
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, *,
                 need_weights: bool = False) -> tuple[torch.Tensor, dict[str, list[torch.Tensor]] | None]:
@@ -372,7 +351,7 @@ class Transformer(nn.Module):
             with torch.no_grad():
                 logits, _ = self.decode(prefixes.to(src.device), memory.expand(n, -1, -1),
                                         memory_mask.expand(n, -1, -1))
-            return logits[:, -1].log_softmax(-1)
+            return logits[:, -1].log_softmax(-1)  # (N, V)
 
         return next_log_probs
 
@@ -391,3 +370,42 @@ def parameter_count(*, src_vocab: int, tgt_vocab: int, d_model: int, d_ff: int, 
     layers = num_layers * (attention + ffn + 2 * norm) + num_layers * (2 * attention + ffn + 3 * norm)
     embeddings = src_vocab * d_model + (0 if share_embeddings else tgt_vocab * d_model + tgt_vocab * d_model)
     return layers + embeddings + tgt_vocab + (2 * norm if final_norms else 0)
+
+
+# ---- argument checks ----
+
+def _check_layer(fn: str, d_model: int, num_heads: int, norm_first: bool, eps: float) -> bool:
+    """Sizes and options of a layer; returns ``norm_first``."""
+    _checks.positive_int(fn, "d_model", d_model)
+    _checks.positive_int(fn, "num_heads", num_heads)
+    if d_model % num_heads:
+        raise ValueError(f"{fn}(): num_heads={num_heads} must divide d_model={d_model} "
+                         f"(each head gets d_model / num_heads features)")
+    _checks.number(fn, "layer_norm_eps", eps, positive=True)
+    return _checks.flag(fn, "norm_first", norm_first)
+
+
+def _final_norm(fn: str, d_model: int, norm_first: bool, final_norm: bool | None, eps: float) -> nn.LayerNorm | None:
+    """The stack's final LayerNorm: by default only after pre-norm layers."""
+    if final_norm is not None:
+        _checks.flag(fn, "final_norm", final_norm)
+    return nn.LayerNorm(d_model, eps=eps) if (norm_first if final_norm is None else final_norm) else None
+
+
+def _check_stream(fn: str, name: str, x: object, layer: nn.Module) -> None:
+    """A layer's input: ``(B, T, d_model)``, floating, on the layer's device and in its dtype."""
+    _checks.floating(fn, name, x, ndim=3)
+    _checks.width(fn, name, x, layer.ff.linear1.in_features)
+    _checks.matches_module(fn, name, x, layer)
+
+
+def _check_ids(name: str, ids: object, vocab_size: int, positions: torch.Tensor) -> None:
+    """Token ids ``(B, T)`` in the vocabulary, on the model's device, ``1 <= T <= max_len``."""
+    _checks.token_ids("Transformer", name, ids, vocab_size, ndim=2)
+    if ids.device != positions.device:
+        raise ValueError(f"Transformer(): {name} is on {ids.device} but the model is on {positions.device}")
+    if ids.shape[1] > positions.shape[0]:
+        raise ValueError(f"Transformer(): {name} is a sequence of length {ids.shape[1]}, which exceeds max_len="
+                         f"{positions.shape[0]}")
+    if ids.shape[1] == 0:
+        raise ValueError(f"Transformer(): {name} is empty (length 0); every sequence needs at least one token")

@@ -12,6 +12,8 @@ so it can be inserted into a trained network without changing it.
 
 ``ShowAttendTell`` (Xu et al. 2015): a caption decoder that attends over a CNN's grid of annotation vectors, one
 distribution per word; ``doubly_stochastic_penalty`` is the paper's regulariser.
+
+Book: chapters 5 (notebooks/05_image_captioning.ipynb) and 15 (notebooks/15_self_attention_in_a_cnn.ipynb).
 """
 
 from __future__ import annotations

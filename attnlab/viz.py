@@ -1,4 +1,7 @@
-"""Figures: attention heatmaps and the pieces the widgets are drawn from."""
+"""Figures: attention heatmaps and the pieces the widgets are drawn from.
+
+Book: used by the figures of most chapters, first in chapter 1 (notebooks/01_attention_in_one_picture.ipynb).
+"""
 
 from __future__ import annotations
 

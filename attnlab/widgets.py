@@ -5,6 +5,8 @@ the live ipywidgets controls (Jupyter, Colab) or, with ``static=True``, its twin
 a matplotlib animation over the same settings exported with ``to_jshtml()``, whose frame slider works in plain HTML.
 Both call the same ``draw``, so they cannot drift. Widgets only draw what attnlab computed; they never compute
 attention themselves.
+
+Book: used by the widgets of most chapters, first in chapter 1 (notebooks/01_attention_in_one_picture.ipynb).
 """
 
 from __future__ import annotations

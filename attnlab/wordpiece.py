@@ -10,6 +10,8 @@ Two steps, as in BERT's reference ``tokenization.py``:
 
 ``[CLS]`` opens and ``[SEP]`` closes every sequence; batches are padded with ``[PAD]`` (id 0) on the right and come
 with a boolean ``attention_mask`` (True = a real token), the convention of the rest of attnlab.
+
+Book: chapter 18 (notebooks/18_pretrained_transformer.ipynb).
 """
 
 from __future__ import annotations

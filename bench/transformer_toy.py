@@ -29,7 +29,7 @@ def time_to_target(model: torch.nn.Module, train: al.data.Translation, test: al.
     for step in range(steps):
         start = time.perf_counter()
         model.train()
-        loss = al.seq2seq.loss(model, train.sample(64, generator=g), label_smoothing=label_smoothing)
+        loss = al.translation_task.loss(model, train.sample(64, generator=g), label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -39,7 +39,7 @@ def time_to_target(model: torch.nn.Module, train: al.data.Translation, test: al.
         if (step + 1) % every == 0 or step == steps - 1:
             model.eval()
             with torch.no_grad():
-                exact = al.seq2seq.evaluate(model, test)["exact_match"]
+                exact = al.translation_task.evaluate(model, test)["exact_match"]
             if reached is None and exact >= target:
                 reached = seconds
     return {"seconds_to_target": reached, "train_seconds": seconds, "exact_match": exact}

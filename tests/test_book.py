@@ -56,22 +56,46 @@ def test_chapter_page_has_colab_button_figures_static_widgets_and_no_setup_cell(
 
 
 def test_api_reference_documents_every_public_module_from_its_docstrings(html):
+    """book/api.md (its {attnlab-modules} directive, book/_ext/api_modules.py): a section for every module of attnlab,
+    found on disk with pkgutil -- not through the package's attributes, where the function attnlab.attention hides
+    the module -- linking the chapters its docstring's "Book:" line names; every public function and class a module
+    defines is documented there, with a "[source]" link to its page of highlighted source (sphinx.ext.viewcode)."""
     import importlib
     import inspect
+    import pkgutil
 
     import attnlab
 
     text = (html / "book" / "api.html").read_text(encoding="utf-8")
-    modules = [name for name in attnlab.__all__ if inspect.ismodule(getattr(attnlab, name))
-               and name != "data"]  # attnlab.data: its modules have their own sections
-    for name in modules:
-        module = importlib.import_module(f"attnlab.{name}")
-        public = [n for n, obj in vars(module).items() if not n.startswith("_") and getattr(obj, "__module__", None)
-                  == module.__name__ and (inspect.isclass(obj) or inspect.isfunction(obj)) and obj.__doc__]
-        assert public, name
+    names = sorted(info.name for info in pkgutil.walk_packages(attnlab.__path__, "attnlab.")
+                   if not any(part.startswith("_") for part in info.name.split(".")[1:]))
+    assert {"attnlab.attention", "attnlab.multihead", "attnlab.tagger", "attnlab.data.sequences"} <= set(names)
+    headings = list(re.finditer(r'<h2><code class="[^"]*"><span class="pre">(attnlab[\w.]*)</span>', text))
+    assert sorted(heading.group(1) for heading in headings) == names, "one section per module, no other"
+    sections = {heading.group(1): text[heading.start():(headings[i + 1].start() if i + 1 < len(headings) else None)]
+                for i, heading in enumerate(headings)}
+    chapters = {notebook.stem for notebook in NOTEBOOKS}
+    for name in names:
+        module = importlib.import_module(name)  # by name: never getattr(attnlab, ...)
+        section = sections[name]
+        assert f'id="module-{name}"' in section, f"{name}: automodule did not document it"
+        book = re.search(r"^\s*Book:.*?(?=\n\s*\n|\Z)", module.__doc__ or "", re.MULTILINE | re.DOTALL)
+        assert book, f"{name}: its docstring needs a line 'Book: chapter N (notebooks/NN_slug.ipynb).'"
+        named = re.findall(r"notebooks/(\w+)\.ipynb", book.group())
+        assert named or "used by every chapter" in book.group(), f"{name}: {book.group()!r} names no chapter"
+        for stem in named:
+            assert stem in chapters, f"{name}: its docstring names notebooks/{stem}.ipynb, which does not exist"
+            assert f'href="../notebooks/{stem}.html' in section, f"{name}: no link to the chapter {stem}"
+        public = [member for member, obj in vars(module).items() if not member.startswith("_")
+                  and (inspect.isclass(obj) or inspect.isfunction(obj)) and obj.__module__ == name]
         for member in public:
-            assert f'id="attnlab.{name}.{member}"' in text, f"attnlab.{name}.{member} is missing from the API page"
-    assert text.count('href="../notebooks/') >= len(modules)  # each module links to the chapters that teach it
+            assert f'id="{name}.{member}"' in section, (f"{name}.{member} is missing from the API page (a public "
+                                                        "function or class needs a docstring)")
+            assert f'href="../_modules/{name.replace(".", "/")}.html#{member}"' in section, \
+                f"{name}.{member} has no [source] link"
+        if public:
+            assert (html / "_modules" / f"{name.replace('.', '/')}.html").is_file(), name
+    assert text.count('<span class="viewcode-link"><span class="pre">[source]</span></span>') >= len(names)
 
 
 def test_no_page_loads_anything_from_outside_the_site(html):

@@ -215,10 +215,10 @@ def test_from_torch_keeps_exact_gelu_and_eps():
                                        dropout=0.0, dtype=torch.float64).eval()
     ours = tf.EncoderLayer.from_torch(layer).eval()
     x = torch.randn(2, 5, 16, dtype=torch.float64)
-    torch.testing.assert_close(ours(x)[0], layer(x), rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(ours(x), layer(x), rtol=1e-10, atol=1e-10)
     stack = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(16, eps=1e-6, dtype=torch.float64),
                                   enable_nested_tensor=False)
-    assert tf.Encoder.from_torch(stack).layers[1].norms[0].eps == 1e-6
+    assert tf.Encoder.from_torch(stack).layers[1].norm1.eps == 1e-6
 
 
 # ---- decoding ----

@@ -13,6 +13,7 @@ import attnlab as al
 from attnlab import autoregressive as ar
 from attnlab import local, positional, pretrained, relative, saturation, scores, vision
 from attnlab import seq2seq as s2s
+from attnlab import translation_task as task
 from attnlab import sequence_layers as sl
 from attnlab.data import translation as tr
 from attnlab.wordpiece import WordPieceTokenizer
@@ -167,7 +168,7 @@ TOKEN_CASES = {
     "convert_ids_to_tokens": (lambda: WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]"])
                               .convert_ids_to_tokens([-1]), "ids holds token id -1, outside the vocabulary of size 4"),
     "Vocab.decode": (lambda: tr.target_vocab("french").decode([3, -1]), "token id -1"),
-    "loss targets": (lambda: s2s.loss(seq2seq(), tr.Batch(SRC, torch.tensor([3, 2]), TGT, torch.tensor([[4, 9]] * 2))),
+    "loss targets": (lambda: task.loss(seq2seq(), tr.Batch(SRC, torch.tensor([3, 2]), TGT, torch.tensor([[4, 9]] * 2))),
                      "batch.tgt_out holds token id 9, outside the vocabulary of size 9"),
 }
 
@@ -199,13 +200,13 @@ def test_seq2seq_lengths_as_a_list_an_array_or_any_integer_tensor(lengths, atten
     torch.testing.assert_close(model(SRC, lengths, TGT)[0], expected, rtol=0, atol=0)
     torch.testing.assert_close(model.encoder(SRC, lengths)[0], model.encoder(SRC, torch.tensor([3, 2]))[0])
     torch.testing.assert_close(model.next_log_probs(SRC, lengths)(TGT), expected.log_softmax(-1)[:, -1])
-    assert len(s2s.translate(model, SRC, lengths, max_len=3)) == 2
+    assert len(task.translate(model, SRC, lengths, max_len=3)) == 2
 
 
 def test_source_batch_returns_long_lengths_on_the_source_device():
-    src, lengths = s2s.source_batch(SRC, np.array([3, 2], dtype=np.int32))
+    src, lengths = al.decoding.source_batch(SRC, np.array([3, 2], dtype=np.int32))
     assert lengths.dtype == torch.long and lengths.device == src.device and lengths.tolist() == [3, 2]
-    assert s2s.source_batch(SRC[0], None)[1].dtype == torch.long
+    assert al.decoding.source_batch(SRC[0], None)[1].dtype == torch.long
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
@@ -213,7 +214,7 @@ def test_lengths_on_the_cpu_for_a_model_on_the_gpu():
     model = seq2seq().cuda().eval()
     logits, weights = model(SRC.cuda(), torch.tensor([3, 2]), TGT.cuda())
     assert logits.device.type == "cuda" and (weights[1, :, 2] == 0).all()
-    assert len(s2s.translate(model, SRC.cuda(), [3, 2], max_len=3)) == 2
+    assert len(task.translate(model, SRC.cuda(), [3, 2], max_len=3)) == 2
 
 
 @pytest.mark.parametrize("lengths, error, message", [
@@ -327,7 +328,7 @@ def test_input_on_another_device(call, name):
 
 def test_a_loss_over_no_target_token_is_zero_not_nan():
     model = seq2seq()
-    loss = s2s.loss(model, tr.Batch(SRC, torch.tensor([3, 2]), TGT, torch.full((2, 2), al.data.IGNORE)))
+    loss = task.loss(model, tr.Batch(SRC, torch.tensor([3, 2]), TGT, torch.full((2, 2), al.data.IGNORE)))
     assert loss.item() == 0.0
     loss.backward()
     assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
@@ -370,9 +371,9 @@ EMPTY_CASES = {
     "local_attention_1d no position": (
         lambda: local.local_attention_1d(*(torch.rand(1, 0, 4) for _ in range(3)), block_size=2),
         "the same positions (at least one)"),
-    "evaluate no pair": (lambda: s2s.evaluate(seq2seq(), al.data.Translation([], "french")),
+    "evaluate no pair": (lambda: task.evaluate(seq2seq(), al.data.Translation([], "french")),
                          "data holds no sentence pairs"),
-    "exact_match_by_length no pair": (lambda: s2s.exact_match_by_length(seq2seq(), al.data.Translation([], "french")),
+    "exact_match_by_length no pair": (lambda: task.exact_match_by_length(seq2seq(), al.data.Translation([], "french")),
                                       "data holds no sentence pairs"),
     "Translation.batch no index": (lambda: al.data.Translation(al.data.sentence_pairs(2), "french").batch([]),
                                    "indices is empty"),
@@ -412,8 +413,8 @@ def _bert_state(model):
     ours = dict(model.named_parameters())
     parts = {"attention.self.query": "self_attn.q_proj", "attention.self.key": "self_attn.k_proj",
              "attention.self.value": "self_attn.v_proj", "attention.output.dense": "self_attn.out_proj",
-             "attention.output.LayerNorm": "norms.0", "intermediate.dense": "ff.linear1",
-             "output.dense": "ff.linear2", "output.LayerNorm": "norms.1"}
+             "attention.output.LayerNorm": "norm1", "intermediate.dense": "ff.linear1",
+             "output.dense": "ff.linear2", "output.LayerNorm": "norm2"}
     state = {"embeddings.word_embeddings.weight": ours["word_embeddings.weight"],
              "embeddings.position_embeddings.weight": ours["position_embeddings.weight"],
              "embeddings.token_type_embeddings.weight": ours["token_type_embeddings.weight"],
@@ -483,7 +484,7 @@ BAD_CASES = [
     (lambda: seq2seq()(SRC, [3, 2], TGT[:1]), ValueError, "tgt_in must have one row per source sentence, got 1 rows"),
     (lambda: caption_model()(torch.rand(2, 3, 8, 8), torch.tensor([[1]])), ValueError,
      "tgt_in must have one row per image, got 1 rows for 2 images"),
-    (lambda: s2s.loss(seq2seq(), tr.Batch(SRC, torch.tensor([3, 2]), TGT, TGT[:, :1])), ValueError,
+    (lambda: task.loss(seq2seq(), tr.Batch(SRC, torch.tensor([3, 2]), TGT, TGT[:, :1])), ValueError,
      "batch.tgt_out must have the shape of batch.tgt_in (2, 2), got (2, 1)"),
     (lambda: relative.relative_logits(torch.randn(2, 4, 3), torch.randn(5, 3)), ValueError,
      "E_r must be (..., L, D) = (..., 4, 3)"),

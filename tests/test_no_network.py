@@ -6,21 +6,20 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
+from _book import ROOT
 
-from _book import NOTEBOOKS, ROOT
+def _root_conftest():
+    spec = importlib.util.spec_from_file_location("attnlab_root_conftest", ROOT / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-HARNESS = textwrap.dedent('''
+
+GUARD = _root_conftest()  # the audit hook the chapters run under (installed in nbval's kernels)
+
+# A fresh interpreter with the same guard: imports attnlab, runs the given code cells, prints what was refused.
+HARNESS = GUARD.GUARD + textwrap.dedent(f'''
     import json, os, sys
-
-    opened = []
-
-    def refuse(event, args):
-        if event in ("socket.__new__", "socket.connect", "socket.getaddrinfo", "socket.bind"):
-            opened.append(f"{event} {args!r}")
-            raise OSError(f"network access during a no-network test: {event}")
-
-    sys.addaudithook(refuse)
     os.environ["MPLBACKEND"] = "Agg"
     import attnlab  # noqa: F401
     from IPython.core.interactiveshell import InteractiveShell
@@ -31,9 +30,9 @@ HARNESS = textwrap.dedent('''
         for code in cells:
             result = shell.run_cell(code, silent=True)
             if not result.success:
-                print(f"FAILED in {path}: {result.error_in_exec or result.error_before_exec!r}")
+                print(f"FAILED in {{path}}: {{result.error_in_exec or result.error_before_exec!r}}")
                 sys.exit(2)
-    print(json.dumps(opened))
+    print(json.dumps({GUARD.RECORD}))
 ''')
 
 
@@ -53,19 +52,12 @@ def test_the_harness_does_catch_a_connection():
     assert result.returncode == 2 and "network access" in result.stdout
 
 
-def _root_conftest():
-    spec = importlib.util.spec_from_file_location("attnlab_root_conftest", ROOT / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_guard_in_nbval_kernels_records_a_connection_and_lets_other_code_run():
     """The chapters' own no-network check runs inside the kernels nbval starts (the root conftest.py installs it
     before a chapter's first cell and reads its record after the last); here it must catch a real attempt."""
     from nbval.kernel import RunningKernel
 
-    guard = _root_conftest()
+    guard = GUARD
     kernel = RunningKernel("python3", cwd=str(ROOT / "notebooks"))
     try:
         assert guard.run_quietly(kernel, guard.GUARD)["status"] == "ok"

@@ -54,7 +54,7 @@ def test_relative_attention_matches_its_formula_and_is_causal():
     rel = relative.RelativeMultiHeadAttention(8, 2, max_len=10).double().eval()
     x = torch.randn(1, 6, 8, dtype=torch.float64)
     out, w = rel(x, need_weights=True)
-    q, k = rel._split(rel.q_proj(x)), rel._split(rel.k_proj(x))
+    q, k = rel.split_heads(rel.q_proj(x)), rel.split_heads(rel.k_proj(x))
     s_rel = torch.stack(
         [relative.relative_logits_naive(q[:, h], rel.E_r[h, -6:]) for h in range(2)], dim=1)
     scores = (q @ k.transpose(-2, -1) + s_rel) / 2.0

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 import attnlab as al
 from attnlab import seq2seq as s2s
+from attnlab import translation_task as task
 from attnlab.data import translation as tr
 
 SRC_V, TGT_V = 11, 9
@@ -144,10 +145,10 @@ def test_loss_ignores_padding_and_translate_strips_eos():
     batch = data.batch(range(4))
     logits, _ = m(batch.src, batch.src_lengths, batch.tgt_in)
     keep = batch.tgt_out != al.data.IGNORE
-    torch.testing.assert_close(s2s.loss(m, batch), F.cross_entropy(logits[keep], batch.tgt_out[keep]))
-    out = s2s.translate(m, batch.src, batch.src_lengths, max_len=5)
+    torch.testing.assert_close(task.loss(m, batch), F.cross_entropy(logits[keep], batch.tgt_out[keep]))
+    out = task.translate(m, batch.src, batch.src_lengths, max_len=5)
     assert len(out) == 4 and all(len(o) <= 5 and tr.EOS not in o for o in out)
-    metrics = s2s.evaluate(m, data)
+    metrics = task.evaluate(m, data)
     assert set(metrics) == {"token_accuracy", "exact_match"} and 0 <= metrics["token_accuracy"] <= 1
 
 

@@ -28,11 +28,11 @@ def test_encoder_layer_matches_torch_with_padding(norm_first, activation):
     expected = theirs(x, src_key_padding_mask=torch_mask(keep))
     got, weights = ours(x, keep[:, None, :], need_weights=True)
     for b, n in enumerate([6, 4, 2]):  # torch's output at padded queries is not defined the same way
-        torch.testing.assert_close(got[b, :n], expected[b, :n], rtol=1e-9, atol=1e-9)
+        torch.testing.assert_close(got[b, :n], expected[b, :n], rtol=1e-10, atol=1e-10)
     assert weights.shape == (3, H, 6, 6) and (weights[1, :, :, 4:] == 0).all()
-    fast, none = ours(x, keep[:, None, :])
-    assert none is None
-    torch.testing.assert_close(fast, got, rtol=1e-9, atol=1e-9)
+    fast = ours(x, keep[:, None, :])  # a tensor, as torch's layer returns
+    assert isinstance(fast, torch.Tensor) and not isinstance(fast, tuple)
+    torch.testing.assert_close(fast, got, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -43,9 +43,14 @@ def test_decoder_layer_matches_torch_with_causal_and_memory_masks(norm_first):
     x, memory = torch.randn(2, 5, D, dtype=torch.float64), torch.randn(2, 7, D, dtype=torch.float64)
     causal, keep = al.causal_mask(5), al.padding_mask([7, 3], 7)
     expected = theirs(x, memory, tgt_mask=torch_mask(causal), memory_key_padding_mask=torch_mask(keep))
-    got, w_self, w_cross = ours(x, memory, self_mask=causal, memory_mask=keep[:, None, :], need_weights=True)
-    torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-9)
+    out = ours(x, memory, self_mask=causal, memory_mask=keep[:, None, :], need_weights=True)
+    assert isinstance(out, tf.DecoderWeights)
+    got, w_self, w_cross = out
+    torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)
     assert (w_self.triu(1) == 0).all() and (w_cross[1, :, :, 3:] == 0).all()
+    fast = ours(x, memory, self_mask=causal, memory_mask=keep[:, None, :])
+    assert isinstance(fast, torch.Tensor)
+    torch.testing.assert_close(fast, expected, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -58,16 +63,20 @@ def test_stacks_match_nn_transformer_including_final_norms(norm_first):
     src, tgt = torch.randn(2, 6, D, dtype=torch.float64), torch.randn(2, 4, D, dtype=torch.float64)
     keep, causal = al.padding_mask([6, 6], 6), al.causal_mask(4)
     expected = theirs(src, tgt, tgt_mask=torch_mask(causal))
-    memory, _ = encoder(src, keep[:, None, :])
-    got, _ = decoder(tgt, memory, self_mask=causal, memory_mask=keep[:, None, :])
+    memory = encoder(src, keep[:, None, :])
+    got = decoder(tgt, memory, self_mask=causal, memory_mask=keep[:, None, :])
+    assert isinstance(memory, torch.Tensor) and isinstance(got, torch.Tensor)
+    with_weights = decoder(tgt, memory, self_mask=causal, memory_mask=keep[:, None, :], need_weights=True)
+    assert len(with_weights.self_weights) == len(with_weights.cross_weights) == len(decoder.layers)
+    torch.testing.assert_close(with_weights.x, got, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-9)
 
 
 def test_layer_norm_works_per_position():
     layer = tf.EncoderLayer(D, H, FF, dropout=0.0).double()
     x = torch.randn(2, 5, D, dtype=torch.float64)
-    torch.testing.assert_close(layer.norms[0](x)[:, 2], layer.norms[0](x[:, 2:3])[:, 0])
-    out = layer.norms[0](x)
+    torch.testing.assert_close(layer.norm1(x)[:, 2], layer.norm1(x[:, 2:3])[:, 0])
+    out = layer.norm1(x)
     torch.testing.assert_close(out.mean(-1), torch.zeros(2, 5, dtype=torch.float64), atol=1e-12, rtol=0)
 
 
@@ -84,7 +93,7 @@ def test_no_future_leakage_through_the_whole_model(norm_first):
     tgt = torch.randint(3, 9, (2, 5))
     emb = m.tgt_embed(tgt).detach().requires_grad_(True)
     memory, memory_mask, _ = m.encode(src, lengths)
-    x, _ = m.decoder(emb * D**0.5 + m.positions[:5], memory, self_mask=al.causal_mask(5), memory_mask=memory_mask)
+    x = m.decoder(emb * D**0.5 + m.positions[:5], memory, self_mask=al.causal_mask(5), memory_mask=memory_mask)
     r = torch.randn_like(x)
     for t in range(5):
         (grad,) = torch.autograd.grad((x[:, t] * r[:, t]).sum(), emb, retain_graph=True)

@@ -1,4 +1,7 @@
-"""Data for the book's experiments: generated from a seed, never downloaded."""
+"""Data for the book's experiments: generated from a seed, never downloaded.
+
+Book: used by the experiments of most chapters, first in chapter 2 (notebooks/02_seq2seq_bottleneck.ipynb).
+"""
 
 from . import translation
 from .captions import Captions, shape_captions

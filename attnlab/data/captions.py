@@ -4,6 +4,8 @@ Each ``size x size`` image is a 4 x 4 grid of cells; each shape sits in its own 
 well defined) at a random row, jittered by a pixel or two, on a faintly noisy background. The caption names every
 shape as ``colour shape`` in order of its column: "red circle blue square green triangle". ``masks`` keep each
 shape's pixels, in caption order, to check where a model attends.
+
+Book: used by chapter 5 (notebooks/05_image_captioning.ipynb).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Captions:
 
 
 def caption_vocab() -> Vocab:
+    """The captions' vocabulary: every colour and shape word, after ``<pad>``, ``<bos>`` and ``<eos>``."""
     return Vocab([*COLOURS, *SHAPES])
 
 

@@ -1,4 +1,7 @@
-"""Photos shipped inside installed packages (nothing is downloaded)."""
+"""Photos shipped inside installed packages (nothing is downloaded).
+
+Book: used by chapter 15 (notebooks/15_self_attention_in_a_cnn.ipynb).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Token-sequence tasks for per-position labelling."""
+"""Token-sequence tasks for per-position labelling.
+
+Book: used by chapters 10 (notebooks/10_multi_head_attention.ipynb), 11 (notebooks/11_positional_encoding.ipynb)
+and 17 (notebooks/17_relative_attention.ipynb).
+"""
 
 from __future__ import annotations
 

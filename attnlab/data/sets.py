@@ -1,4 +1,7 @@
-"""Set tasks: the answer for each element depends on the whole set, not on any order."""
+"""Set tasks: the answer for each element depends on the whole set, not on any order.
+
+Book: used by chapter 8 (notebooks/08_self_attention.ipynb).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Small binary images of rectangle outlines, for autoregressive image models that train in seconds."""
+"""Small binary images of rectangle outlines, for autoregressive image models that train in seconds.
+
+Book: used by chapters 9 (notebooks/09_masked_attention.ipynb) and 16 (notebooks/16_local_attention.ipynb).
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,8 @@ subject and object pronouns -- rendered into two targets:
 
 Every sentence has an exact source length, so experiments can ask for lengths (``length=(lo, hi)``, uniform over
 the lengths). Vocabularies come from the whole lexicon, so every split shares them.
+
+Book: used by chapter 2 (notebooks/02_seq2seq_bottleneck.ipynb), which introduces it, and chapters 3, 4, 6, 12 and 13.
 """
 
 from __future__ import annotations
