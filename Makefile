@@ -39,10 +39,12 @@ browser: $(STAMP)
 
 ## Run every test: unit tests, nbval over notebooks/ (strict), the book build and its checks in a browser.
 ## One thread per test process (xdist already uses every core): more threads than cores makes torch's OpenMP
-## threads spin against each other, which made the training cells 10x slower on 2 cores.
+## threads spin against each other, which made the training cells 10x slower on 2 cores. The longest units of work
+## come first (xdist hands them out in this order): the book build and its browser checks, then the chapters (each
+## runs in one kernel); the short unit tests fill the gaps. (pytest collects tests/test_book.py once.)
 test: $(STAMP) browser
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest -n auto --dist loadscope --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
-	  tests notebooks $(PYTEST_ARGS)
+	  tests/test_book.py notebooks tests $(PYTEST_ARGS)
 
 ## Re-execute every notebook in place (after changing attnlab or a chapter); commit the outputs.
 ## One thread, as in `make test`, so that the committed outputs come from the same arithmetic nbval repeats.
