@@ -141,7 +141,7 @@ def block_the_network(context, local: str, errors: list[str]) -> None:
 def record_errors(page, local: str, errors: list[str]) -> None:
     """Collect in ``errors`` the JavaScript exceptions of ``page`` and every failed request for one of its files."""
     page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-    page.on("requestfailed", lambda request: errors.append(f"failed: {request.url}")
+    page.on("requestfailed", lambda request: errors.append(f"failed: {request.url} ({request.failure})")
             if request.url.startswith(local) else None)
     page.on("response", lambda response: errors.append(f"HTTP {response.status}: {response.url}")
             if response.url.startswith(local) and response.status >= 400 else None)
@@ -211,6 +211,9 @@ def test_every_page_loads_in_a_browser_without_errors_or_broken_images(browser):
     for name in toc_files():
         errors.clear()
         page.goto(f"{base}{name}.html", wait_until="load")
+        # MathJax asks for its fonts after "load": wait until every request of this page has finished, so that
+        # none is cut off by the next navigation (an aborted request is not a broken file, but it would be counted)
+        page.wait_for_load_state("networkidle")
         broken = page.eval_on_selector_all("img", "imgs => imgs.filter(i => !i.complete || i.naturalWidth === 0)"
                                                   ".map(i => i.src.slice(0, 80))")
         assert not broken, f"{name}: broken images {broken}"
