@@ -206,6 +206,14 @@ def disk(html, chromium):
     context.close()
 
 
+def search(page, root: str, query: str) -> None:
+    """Open the book's search page for ``query`` and wait until Sphinx has finished (it adds the results one by one
+    on a timer and then writes "Search finished, found N page(s) ...")."""
+    page.goto(f"{root}search.html?q={query}", wait_until="load")
+    page.wait_for_function("() => (document.querySelector('#search-results .search-summary') || {}).innerText"
+                           "?.includes('Search finished')", timeout=30000)
+
+
 def test_every_page_loads_in_a_browser_without_errors_or_broken_images(browser):
     page, base, errors = browser
     for name in toc_files():
@@ -222,10 +230,7 @@ def test_every_page_loads_in_a_browser_without_errors_or_broken_images(browser):
 
 def test_search_finds_pages(browser):
     page, base, _ = browser
-    page.goto(f"{base}search.html?q=attention", wait_until="load")
-    # Sphinx adds the results one by one on a timer and then writes "Search finished, found N page(s) ...".
-    page.wait_for_function("() => (document.querySelector('#search-results .search-summary') || {}).innerText"
-                           "?.includes('Search finished')", timeout=30000)
+    search(page, base, "attention")
     assert page.locator("#search-results li").count() >= 10
 
 
@@ -314,9 +319,7 @@ def test_search_from_disk_finds_pages_without_the_network(disk):
     each result stay empty from disk; served over HTTP they load: test_search_finds_pages.)"""
     page, root, errors = disk
     errors.clear()
-    page.goto(f"{root}search.html?q=attention", wait_until="load")
-    page.wait_for_function("() => (document.querySelector('#search-results .search-summary') || {}).innerText"
-                           "?.includes('Search finished')", timeout=30000)
+    search(page, root, "attention")
     assert page.locator("#search-results li").count() >= 10
     assert not [e for e in errors if not (e.startswith("failed: file://") or "Failed to fetch" in e)], errors
 
@@ -324,9 +327,7 @@ def test_search_from_disk_finds_pages_without_the_network(disk):
 def test_search_over_http_loads_nothing_from_outside_and_fails_no_request(browser):
     page, base, errors = browser
     errors.clear()
-    page.goto(f"{base}search.html?q=softmax", wait_until="load")
-    page.wait_for_function("() => (document.querySelector('#search-results .search-summary') || {}).innerText"
-                           "?.includes('Search finished')", timeout=30000)
+    search(page, base, "softmax")
     assert page.locator("#search-results li").count() >= 3
     page.wait_for_load_state("networkidle")
     assert not errors, errors
