@@ -19,27 +19,50 @@ from torch import nn
 from . import _checks
 
 
-def made_degrees(d_in: int, hidden_sizes: Sequence[int], *, generator: torch.Generator | None = None) -> list[torch.Tensor]:
-    """Degrees of the input units (1..D) and of each hidden layer's units (random in [min of previous, D-1])."""
+def made_degrees(d_in: int, hidden_sizes: Sequence[int], *, order: Sequence[int] | None = None,
+                 generator: torch.Generator | None = None) -> list[torch.Tensor]:
+    """Degrees of the input units and of each hidden layer's units (Germain et al. 2015, section 4).
+
+    Input ``order[t]`` gets degree ``t + 1``: it is the (t+1)-th variable generated (default ``order``: 0, 1, ...,
+    D-1, so that input i has degree i + 1). Hidden degrees are drawn uniformly from [min of the previous layer,
+    D-1]: a unit of degree m may depend on the first m variables of the order only.
+    """
     d_in, hidden_sizes = _check_made("made_degrees", d_in, hidden_sizes)
-    degrees = [torch.arange(1, d_in + 1)]
+    degrees = [_input_degrees("made_degrees", d_in, order)]
     for size in hidden_sizes:
         low = int(degrees[-1].min())
         degrees.append(torch.randint(low, d_in, (size,), generator=generator))
     return degrees
 
 
-def made_masks(d_in: int, hidden_sizes: Sequence[int], *, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+def made_masks(d_in: int, hidden_sizes: Sequence[int], *, order: Sequence[int] | None = None,
+               generator: torch.Generator | None = None) -> list[torch.Tensor]:
     """MADE's weight masks, shaped like ``nn.Linear`` weights ``(out, in)``.
 
-    A hidden unit of degree m may see units of degree <= m; an output i (degree i) only units of degree < i, so
-    output i depends on x_1 .. x_{i-1} only (Germain et al. 2015, eq. 12-13).
+    A hidden unit of degree m may see units of degree <= m; an output of degree i only units of degree < i, so
+    each output depends only on the inputs before it in ``order`` (Germain et al. 2015, eq. 12-13).
     """
     d_in, hidden_sizes = _check_made("made_masks", d_in, hidden_sizes)
-    degrees = made_degrees(d_in, hidden_sizes, generator=generator)
+    degrees = made_degrees(d_in, hidden_sizes, order=order, generator=generator)
     masks = [(later[:, None] >= earlier[None, :]) for earlier, later in zip(degrees, degrees[1:])]
     masks.append(degrees[0][:, None] > degrees[-1][None, :])  # output i sees degree < i
     return [m.float() for m in masks]
+
+
+def _input_degrees(fn: str, d_in: int, order: Sequence[int] | None) -> torch.Tensor:
+    """Degree of each input, ``(d_in,)``: input ``order[t]`` gets ``t + 1``; ``order`` must be a permutation."""
+    if order is None:
+        return torch.arange(1, d_in + 1)
+    if isinstance(order, torch.Tensor):
+        order = order.tolist()
+    if isinstance(order, str) or not isinstance(order, Iterable):
+        raise TypeError(f"{fn}(): order must be a sequence of ints, got {type(order).__name__}")
+    order = list(order)
+    if not all(_checks.is_int(i) for i in order) or sorted(int(i) for i in order) != list(range(d_in)):
+        raise ValueError(f"{fn}(): order must be a permutation of 0..{d_in - 1}, got {order!r}")
+    degrees = torch.empty(d_in, dtype=torch.long)
+    degrees[torch.tensor([int(i) for i in order])] = torch.arange(1, d_in + 1)
+    return degrees
 
 
 def _check_made(fn: str, d_in: object, hidden_sizes: object) -> tuple[int, list[int]]:
@@ -65,17 +88,21 @@ class MaskedLinear(nn.Linear):
 class MADE(nn.Module):
     """Masked autoencoder for distribution estimation: ``(B, d_in) -> (B, d_in)`` logits of p(x_i | x_<i).
 
-    Autoregressive in the natural order 1..d_in: output i never depends on inputs i, i+1, ... The masks are
-    drawn once from ``seed``.
+    Autoregressive in ``order`` (default: the natural order 0, 1, ..., d_in - 1): output ``order[t]`` depends only
+    on inputs ``order[:t]``. The hidden degrees are drawn once from ``seed``.
     """
 
-    def __init__(self, d_in: int, hidden_sizes: Sequence[int], *, seed: int = 0) -> None:
+    def __init__(self, d_in: int, hidden_sizes: Sequence[int], *, seed: int = 0,
+                 order: Sequence[int] | None = None) -> None:
         super().__init__()
         self.d_in, hidden_sizes = _check_made("MADE", d_in, hidden_sizes)
         if not hidden_sizes:
             raise ValueError("MADE(): hidden_sizes must name at least one hidden layer, got []")
         seed = _checks.positive_int("MADE", "seed", seed, minimum=0)
-        masks = made_masks(self.d_in, hidden_sizes, generator=torch.Generator().manual_seed(seed))
+        degrees = _input_degrees("MADE", self.d_in, order)
+        self.register_buffer("order", degrees.argsort())  # order[t]: the input generated at step t
+        masks = made_masks(self.d_in, hidden_sizes, order=self.order.tolist(),
+                           generator=torch.Generator().manual_seed(seed))
         layers: list[nn.Module] = []
         for mask in masks[:-1]:
             layers += [MaskedLinear(mask), nn.ReLU()]
@@ -87,11 +114,22 @@ class MADE(nn.Module):
             raise ValueError(f"MADE.forward(): x must have {self.d_in} features, got shape {_checks.shape(x)}")
         return self.net(x)
 
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw ``n`` binary vectors ``(n, d_in)``, one variable at a time in the model's order (d_in passes)."""
+        n = _checks.positive_int("MADE.sample", "n", n)
+        weight = self.net[0].weight
+        x = torch.zeros(n, self.d_in, device=weight.device, dtype=weight.dtype)
+        for i in self.order.tolist():
+            x[:, i] = torch.bernoulli(torch.sigmoid(self(x)[:, i]), generator=generator)
+        return x
+
 
 def conv_mask(kernel_size: int, mask_type: str) -> torch.Tensor:
-    """PixelCNN's ``(k, k)`` kernel mask: 1 above the centre row and left of the centre; the centre itself only
-    for type ``"B"``. Type A (first layer) hides the current pixel, type B (later layers) lets a pixel's features
-    see their own earlier computation."""
+    """PixelCNN's ``(k, k)`` kernel mask: 1 on the rows above the centre and left of the centre in the centre row,
+    0 on the rows below and right of the centre; the centre itself only for type ``"B"``. Type A (first layer)
+    hides the current pixel, type B (later layers) lets a pixel's features see their own earlier computation.
+    (van den Oord et al. 2016 also split the centre by colour channel, R -> G -> B; this is the one-channel case.)"""
     _checks.choice("conv_mask", "mask_type", mask_type, ("A", "B"))
     kernel_size = _checks.positive_int("conv_mask", "kernel_size", kernel_size)
     if kernel_size % 2 == 0:

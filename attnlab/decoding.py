@@ -116,35 +116,51 @@ def length_penalty(length: int, alpha: float) -> float:
 
 
 def beam_search(next_log_probs: NextLogProbs, *, bos: int, eos: int, beam_size: int, max_len: int,
-                alpha: float = 0.0) -> list[tuple[list[int], float]]:
+                alpha: float = 0.0, trace: list[dict[str, list]] | None = None) -> list[tuple[list[int], float]]:
     """The ``beam_size`` best finished hypotheses, best first, as ``(tokens, score)``.
 
     Each step extends every live prefix by every token and keeps the ``beam_size`` best candidates by summed
     log-probability; a candidate ending in ``eos`` is set aside as finished, the others live on. The score of a
-    finished hypothesis is its summed log-probability divided by ``length_penalty(len(tokens), alpha)``.
+    finished hypothesis is its summed log-probability divided by ``length_penalty(len(tokens), alpha)``. The
+    penalty only ranks finished hypotheses: the pruning of live prefixes uses the plain sums, whatever ``alpha``.
+
+    ``trace``, a list, receives one dict per step (the search tree, for drawing it): ``"live"`` and ``"pruned"``
+    hold ``(tokens, summed log-probability)`` of the prefixes kept and of the next ``beam_size`` best that were
+    dropped; ``"finished"`` holds ``(tokens, summed log-probability, score)`` of the hypotheses finished at this
+    step. Tokens exclude ``bos``; a node's parent is its tokens without the last one.
     """
     bos, eos, max_len = _check("beam_search", bos, eos, max_len)
     beam_size = _checks.positive_int("beam_search", "beam_size", beam_size)
     alpha = _checks.number("beam_search", "alpha", alpha, low=0.0)
+    if trace is not None and not isinstance(trace, list):
+        raise TypeError(f"beam_search(): trace must be a list (it receives one dict per step), got "
+                        f"{type(trace).__name__}")
     live: list[tuple[list[int], float]] = [([bos], 0.0)]
     finished: list[tuple[list[int], float]] = []
     for step in range(max_len):
         prefixes = torch.tensor([tokens for tokens, _ in live])
         log_probs = _call("beam_search", next_log_probs, prefixes, eos).detach().double().cpu()
         totals = torch.tensor([score for _, score in live], dtype=torch.float64)[:, None] + log_probs
-        top = totals.flatten().topk(min(beam_size, totals.numel()))
+        shown = beam_size if trace is None else 2 * beam_size  # the trace also records the best pruned ones
+        top = totals.flatten().topk(min(shown, totals.numel()))
         vocab = totals.shape[1]
-        candidates = [(live[i // vocab][0] + [i % vocab], s) for s, i in zip(top.values.tolist(), top.indices.tolist())
-                      if s > -math.inf]  # a token of probability 0 is not a candidate
+        # flat index i of the (live prefix, token) table: prefix i // vocab, extended by token i % vocab
+        ranked = [(live[i // vocab][0] + [i % vocab], s) for s, i in zip(top.values.tolist(), top.indices.tolist())
+                  if s > -math.inf]  # a token of probability 0 is not a candidate
+        candidates, pruned = ranked[:beam_size], ranked[beam_size:]
         if not candidates:
             raise ValueError(f"beam_search(): next_log_probs gave every token probability 0 (-inf) after a prefix of "
                              f"length {step + 1}; no hypothesis can continue")
-        live = []
+        live, done = [], []
         for tokens, score in candidates:
             if tokens[-1] == eos or step == max_len - 1:
-                finished.append((tokens[1:], score / length_penalty(len(tokens) - 1, alpha)))
+                done.append((tokens[1:], score, score / length_penalty(len(tokens) - 1, alpha)))
             else:
                 live.append((tokens, score))
+        finished += [(tokens, score) for tokens, _, score in done]
+        if trace is not None:
+            trace.append({"live": [(tokens[1:], score) for tokens, score in live], "finished": done,
+                          "pruned": [(tokens[1:], score) for tokens, score in pruned]})
         if not live:
             break
     return sorted(finished, key=lambda hypothesis: -hypothesis[1])[:beam_size]

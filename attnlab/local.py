@@ -1,9 +1,15 @@
-"""Local (block) self-attention, as in the Image Transformer (Parmar et al. 2018, section 3.2).
+"""Local (block) self-attention and the Image Transformer (Parmar et al. 2018, section 3.2).
 
 Dense causal attention over T positions costs O(T^2) time and memory. Local attention splits the positions into
-query blocks and lets each block attend only to a nearby memory, so the cost is O(T x memory size). Both functions
-here compute block by block -- the dense (T, T) matrix is never built -- and equal dense attention under the mask
-that ``local_mask_1d`` / ``local_mask_2d`` describe (the tests check it), for any length or image size.
+query blocks and lets each block attend only to a nearby memory, so the cost is O(T x memory size). Both attention
+functions here compute block by block -- the dense (T, T) matrix is never built -- and equal dense attention under
+the mask that ``local_mask_1d`` / ``local_mask_2d`` describe (the tests check it), for any length or image size.
+
+In 2-D the image is generated in the paper's *block-raster* order (``block_raster_order``): query blocks one after
+another in raster order, the pixels of a block in raster order. A pixel may attend the pixels of its memory
+rectangle that come no later in that order. ``SuperResolutionTransformer`` is the paper's conditional setting: an
+encoder reads a low-resolution image and a decoder of 2-D local self-attention, cross-attention and feed-forward
+layers generates the high-resolution image pixel by pixel.
 
 Book: chapter 16 (notebooks/16_local_attention.ipynb).
 """
@@ -17,9 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import _checks
+from .attention import scaled_dot_product_attention
 from .multihead import MultiHeadAttention
 from .softmax import masked_softmax
-from .transformer import PreNormBlock
+from .transformer import DecoderLayer, Encoder, PreNormBlock
 
 
 def local_mask_1d(length: int, block_size: int, *, device: torch.device | str | None = None) -> torch.Tensor:
@@ -58,30 +65,59 @@ def local_attention_1d(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, blo
     return (weights @ vb).flatten(-3, -2)[..., :n, :]
 
 
+ORDERS = ("block", "raster")
+
+
+def generation_rank(height: int, width: int, query_block: tuple[int, int], order: str = "block", *,
+                    device: torch.device | str | None = None) -> torch.Tensor:
+    """``(H, W)``: a number per pixel that increases in generation order. ``order="block"`` (Parmar et al.): query
+    blocks of ``h_q x w_q`` pixels in raster order, the pixels of a block in raster order; ``"raster"``: the whole
+    image row by row. The numbers are unique, not necessarily consecutive (``argsort`` gives the order)."""
+    (h_q, w_q), _ = _check_2d("generation_rank", height, width, query_block, (0, 0))
+    _checks.choice("generation_rank", "order", order, ORDERS)
+    r = torch.arange(height, device=device)[:, None]
+    c = torch.arange(width, device=device)[None, :]
+    if order == "raster":
+        return r * width + c
+    n_c = math.ceil(width / w_q)
+    return ((r // h_q) * n_c + c // w_q) * (h_q * w_q) + (r % h_q) * w_q + c % w_q  # (block, row, column in block)
+
+
+def block_raster_order(height: int, width: int, query_block: tuple[int, int], *,
+                       device: torch.device | str | None = None) -> torch.Tensor:
+    """``(HW,)``: the raster indices of the pixels in the paper's generation order (query blocks in raster order,
+    raster order inside each block). ``x.flatten(-2)[..., order]`` puts an image's pixels in that order."""
+    return generation_rank(height, width, query_block, "block", device=device).flatten().argsort()
+
+
 def local_mask_2d(
-    height: int, width: int, query_block: tuple[int, int], memory: tuple[int, int], *,
+    height: int, width: int, query_block: tuple[int, int], memory: tuple[int, int], *, order: str = "block",
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """``(HW, HW)`` in raster order: pixel (r, c) in query block (R, C) of size ``query_block = (h_q, w_q)`` may
-    attend pixel (r', c') iff (r', c') comes no later in raster order and lies in the block's memory: rows
+    """``(HW, HW)``, rows and columns in raster order: pixel (r, c) in query block (R, C) of size ``query_block =
+    (h_q, w_q)`` may attend pixel (r', c') iff (r', c') comes no later in the generation ``order`` (``"block"``:
+    the paper's block-raster order; ``"raster"``: row by row) and lies in the block's memory: rows
     ``[R h_q - h_m, (R + 1) h_q)`` and columns ``[C w_q - w_m, (C + 1) w_q + w_m)``, ``memory = (h_m, w_m)``."""
     (h_q, w_q), (h_m, w_m) = _check_2d("local_mask_2d", height, width, query_block, memory)
+    rank = generation_rank(height, width, query_block, _checks.choice("local_mask_2d", "order", order, ORDERS),
+                           device=device).flatten()
     r = torch.arange(height, device=device).repeat_interleave(width)
     c = torch.arange(width, device=device).repeat(height)
     R, C = (r // h_q)[:, None], (c // w_q)[:, None]
     rows_ok = (r[None, :] >= R * h_q - h_m) & (r[None, :] < (R + 1) * h_q)
     cols_ok = (c[None, :] >= C * w_q - w_m) & (c[None, :] < (C + 1) * w_q + w_m)
-    index = torch.arange(height * width, device=device)
-    return rows_ok & cols_ok & (index[None, :] <= index[:, None])
+    return rows_ok & cols_ok & (rank[None, :] <= rank[:, None])
 
 
 def local_attention_2d(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, query_block: tuple[int, int], memory: tuple[int, int],
+    order: str = "block",
 ) -> torch.Tensor:
     """Causal 2-D local self-attention over an image of features ``(..., H, W, d)``; returns ``(..., H, W, d_v)``.
 
-    Each ``h_q x w_q`` query block attends to the ``(h_m + h_q) x (w_q + 2 w_m)`` memory rectangle around it
-    (``local_mask_2d``), gathered with ``unfold``: scores ``(..., H/h_q, W/w_q, h_q w_q, memory size)``.
+    Each ``h_q x w_q`` query block attends to the ``(h_m + h_q) x (w_q + 2 w_m)`` memory rectangle around it,
+    causally in the generation ``order`` (``local_mask_2d``), gathered with ``unfold``: scores
+    ``(..., H/h_q, W/w_q, h_q w_q, memory size)``.
     """
     _check_qkv("local_attention_2d", q, k, v, 2)
     *lead, height, width, d = q.shape
@@ -98,8 +134,9 @@ def local_attention_2d(
         x = x.unfold(-3, h_m + h_q, h_q).unfold(-3, w_q + 2 * w_m, w_q)  # (..., n_r, n_c, c, h, w)
         return x.flatten(-2).transpose(-2, -1)
 
-    # raster index of every pixel, -1 for padding: which memory entries are real and come no later than the query
-    index = torch.arange(height * width, device=q.device).view(height, width, 1)
+    # generation rank of every pixel, -1 for padding: which memory entries are real and come no later than the query
+    index = generation_rank(height, width, (h_q, w_q), _checks.choice("local_attention_2d", "order", order, ORDERS),
+                            device=q.device).unsqueeze(-1)
     query_index = query_blocks(index + 1).squeeze(-1)[..., :, None] - 1
     key_index = memory_blocks(index + 1).squeeze(-1)[..., None, :] - 1
     allowed = (key_index >= 0) & (key_index <= query_index)
@@ -181,6 +218,128 @@ class LocalImageTransformer(nn.Module):
         for t in range(start, self.size * self.size):
             p = torch.sigmoid(self(x).flatten(1)[:, t])
             x.view(n, -1)[:, t] = torch.bernoulli(p, generator=generator)
+        return x
+
+
+class LocalSelfAttention2d(MultiHeadAttention):
+    """Multi-head causal self-attention over the pixels of an ``image_size = (H, W)`` image in the paper's
+    block-raster order: 2-D local attention (``local_attention_2d``) per head, or, with ``dense=True``, dense
+    attention under the same order's causal mask (every earlier pixel is memory) for comparison.
+
+    ``forward(query, key, value, mask=None, *, need_weights=False) -> (out (B, HW, d_model), None)``: self-attention
+    only (``query``, ``key`` and ``value`` are the same ``(B, HW, d_model)`` tensor, pixels in raster order), so that
+    it can stand in for ``DecoderLayer.self_attn``. The block structure is the mask: ``mask`` must be None and
+    ``need_weights`` False. The projections and the head split are ``MultiHeadAttention``'s.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, image_size: tuple[int, int], query_block: tuple[int, int],
+                 memory: tuple[int, int], *, dense: bool = False) -> None:
+        super().__init__(d_model, num_heads)
+        fn = "LocalSelfAttention2d"
+        self.image_size = _checks.int_pair(fn, "image_size", image_size)
+        self.query_block, self.memory = _check_2d(fn, *self.image_size, query_block, memory)
+        self.dense = _checks.flag(fn, "dense", dense)
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,  # type: ignore[override]
+                mask: torch.Tensor | None = None, *, need_weights: bool = False) -> tuple[torch.Tensor, None]:
+        fn = "LocalSelfAttention2d.forward"
+        height, width = self.image_size
+        _checks.features(fn, "query", query, self, ndim=3, d=self.d_model)
+        if key is not query or value is not query:
+            raise ValueError(f"{fn}(): self-attention only: key and value must be query itself")
+        if query.shape[1] != height * width:
+            raise ValueError(f"{fn}(): query must hold the H * W = {height * width} pixels of a {height} x {width} "
+                             f"image, got shape {_checks.shape(query)}")
+        if mask is not None or _checks.flag(fn, "need_weights", need_weights):
+            raise ValueError(f"{fn}(): 2-D local attention takes no extra mask and never builds the weights "
+                             f"(got mask={'a tensor' if mask is not None else None}, need_weights={need_weights})")
+        q, k, v = (self.split_heads(p(query)) for p in (self.q_proj, self.k_proj, self.v_proj))  # (B, H, HW, d)
+        if self.dense:
+            causal = local_mask_2d(height, width, self.query_block, (height, width), device=query.device)
+            out = scaled_dot_product_attention(q, k, v, causal)  # (B, heads, HW, d_head)
+        else:
+            grid = lambda x: x.unflatten(-2, (height, width))  # noqa: E731  (B, heads, H, W, d_head)
+            out = local_attention_2d(grid(q), grid(k), grid(v), query_block=self.query_block,
+                                     memory=self.memory).flatten(-3, -2)
+        return self.out_proj(self.merge_heads(out)), None  # (B, HW, d_model)
+
+
+class SuperResolutionTransformer(nn.Module):
+    """The Image Transformer's conditional setting (Parmar et al. 2018, sections 3 and 4.2) on binary images: an
+    encoder reads a low-resolution grey image, a decoder generates the ``high x high`` binary image pixel by pixel
+    in block-raster order.
+
+    ``forward(low (B, 1, low, low) in [0, 1], images (B, 1, high, high) in {0, 1}) -> logits (B, 1, high, high)``
+    of p(pixel = 1 | the low-resolution image, the pixels before it in generation order). The encoder is
+    ``transformer.Encoder`` (pre-norm) over the low-resolution pixels with learned positions; each decoder layer is
+    ``transformer.DecoderLayer`` (pre-norm) whose self-attention is ``LocalSelfAttention2d`` (``dense=False``, or
+    dense under the same order with ``attention="dense"``), followed by cross-attention to the encoder's output and a
+    feed-forward network. The decoder's input is the image shifted by one position *in generation order* behind a
+    start token, so that the query at the current pixel predicts the next one, the target pixel.
+    """
+
+    def __init__(self, low: int, high: int, *, d_model: int = 32, num_heads: int = 2, num_layers: int = 2,
+                 query_block: tuple[int, int] = (2, 4), memory: tuple[int, int] = (2, 2),
+                 attention: str = "local") -> None:
+        super().__init__()
+        fn = "SuperResolutionTransformer"
+        low, high, d_model = _checks.sizes(fn, low=low, high=high, d_model=d_model)
+        num_layers = _checks.positive_int(fn, "num_layers", num_layers)
+        self.attention = _checks.choice(fn, "attention", attention, ("local", "dense"))
+        self.low, self.high = low, high
+        self.low_embed = nn.Linear(1, d_model)
+        self.low_position = nn.Embedding(low * low, d_model)
+        self.encoder = Encoder(1, d_model, num_heads, 4 * d_model, dropout=0.0, norm_first=True)
+        self.pixel = nn.Embedding(3, d_model)  # 0, 1, and 2 = start
+        self.position = nn.Embedding(high * high, d_model)
+        self.layers = nn.ModuleList()
+        for _ in range(num_layers):
+            layer = DecoderLayer(d_model, num_heads, 4 * d_model, dropout=0.0, norm_first=True)
+            layer.self_attn = LocalSelfAttention2d(d_model, num_heads, (high, high), query_block, memory,
+                                                   dense=attention == "dense")
+            self.layers.append(layer)
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, 1)
+        self.register_buffer("order", block_raster_order(high, high, query_block), persistent=False)
+
+    def encode(self, low: torch.Tensor) -> torch.Tensor:
+        """``(B, 1, low, low)`` in [0, 1] -> the encoder's output ``(B, low * low, d_model)``."""
+        fn = "SuperResolutionTransformer.encode"
+        _checks.features(fn, "low", low, self, ndim=4)
+        if low.shape[1:] != (1, self.low, self.low):
+            raise ValueError(f"{fn}(): low must be (B, 1, {self.low}, {self.low}), got {_checks.shape(low)}")
+        if bool(((low < 0) | (low > 1)).any()):
+            raise ValueError(f"{fn}(): low must hold values in [0, 1]")
+        h = self.low_embed(low.flatten(1)[..., None]) + self.low_position.weight
+        return self.encoder(h)
+
+    def forward(self, low: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        fn = "SuperResolutionTransformer.forward"
+        memory = self.encode(low)
+        _checks.features(fn, "images", images, self, ndim=4)
+        if images.shape != (low.shape[0], 1, self.high, self.high):
+            raise ValueError(f"{fn}(): images must be (B, 1, {self.high}, {self.high}) with the B of low, got "
+                             f"{_checks.shape(images)}")
+        _checks.binary(fn, "images", images)
+        pixels = images.flatten(1).long()[:, self.order]                      # (B, HW) in generation order
+        shifted = torch.cat([torch.full_like(pixels[:, :1], 2), pixels[:, :-1]], dim=1)
+        inputs = torch.empty_like(shifted)
+        inputs[:, self.order] = shifted                                       # back to raster layout
+        h = self.pixel(inputs) + self.position.weight                         # (B, HW, d_model)
+        for layer in self.layers:
+            h = layer(h, memory)
+        return self.head(self.norm(h)).view_as(images)
+
+    @torch.no_grad()
+    def sample(self, low: torch.Tensor, *, generator: torch.Generator | None = None,
+               greedy: bool = False) -> torch.Tensor:
+        """High-resolution images for ``low (n, 1, low, low)``, pixel by pixel in block-raster order (drawn, or the
+        likelier value with ``greedy``)."""
+        weight = self.head.weight
+        x = torch.zeros(low.shape[0], 1, self.high, self.high, device=weight.device, dtype=weight.dtype)
+        for t in self.order.tolist():
+            p = torch.sigmoid(self(low, x).flatten(1)[:, t])
+            x.view(len(x), -1)[:, t] = (p > 0.5).to(x.dtype) if greedy else torch.bernoulli(p, generator=generator)
         return x
 
 

@@ -51,20 +51,21 @@ _RUNNER = textwrap.dedent("""
         except OSError:
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
+    times = []
     for _ in range(int(sys.argv[2])):
+        start = time.perf_counter()
         run()
-    sync()
-    seconds = (time.perf_counter() - start) / int(sys.argv[2])
-    print(json.dumps({"seconds": seconds, "peak_mib": (peak() - before) / 1024}))
+        sync()
+        times.append(time.perf_counter() - start)
+    print(json.dumps({"seconds": sum(times) / len(times), "times": times, "peak_mib": (peak() - before) / 1024}))
 """)
 
 
 def measure(setup: str, *, repeats: int = 3, device: str = "cpu") -> dict[str, float]:
     """Run ``setup`` (Python source that defines ``run()``; ``torch``, ``al``, ``local``, ``relative`` and
-    ``device`` are defined) in a new process; return the mean seconds per ``run()`` and the peak memory, in MiB,
-    that the runs added above what the process held just before them (resident memory on the CPU, allocated
-    memory on a CUDA ``device``)."""
+    ``device`` are defined) in a new process; return the mean seconds per ``run()`` (``seconds``), the seconds of
+    each run (``times``, for the spread) and the peak memory, in MiB, that the runs added above what the process held
+    just before them (resident memory on the CPU, allocated memory on a CUDA ``device``)."""
     result = subprocess.run([sys.executable, "-c", _RUNNER, textwrap.dedent(setup), str(repeats), str(device)],
                             capture_output=True, text=True, check=True,
                             env={**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"})

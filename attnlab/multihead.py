@@ -7,9 +7,10 @@ Each projection is one ``Linear`` of full width ``d_model``; head ``h`` owns fea
 (``from_torch`` / ``to_torch``, implemented in ``attnlab.interop``).
 
 Extension points (small methods a subclass overrides instead of rewriting ``forward``): ``split_heads`` and
-``merge_heads`` (the head layout), ``score_bias(q, k)`` (an additive term on the scaled scores: relative positions,
-ALiBi). ``RelativeMultiHeadAttention`` (chapter 17) overrides ``score_bias``; ``LocalSelfAttention`` (chapter 16)
-reuses the projections and the head split.
+``merge_heads`` (the head layout), ``position_qk(q, k)`` (positions applied to the queries and keys: rotary
+embeddings), ``score_bias(q, k)`` (an additive term on the scaled scores: relative positions, ALiBi).
+``RelativeMultiHeadAttention`` (chapter 17) overrides ``score_bias``, ``RotarySelfAttention`` ``position_qk``;
+``LocalSelfAttention`` (chapter 16) reuses the projections and the head split.
 
 Book: chapter 10 (notebooks/10_multi_head_attention.ipynb).
 """
@@ -52,6 +53,7 @@ class MultiHeadAttention(nn.Module):
         q = self.split_heads(self.q_proj(query))  # (B, H, Tq, d_head)
         k = self.split_heads(self.k_proj(key))    # (B, H, Tk, d_head)
         v = self.split_heads(self.v_proj(value))  # (B, H, Tk, d_head)
+        q, k = self.position_qk(q, k)             # unchanged here; rotary positions rotate them
         bias = self.score_bias(q, k)              # None, or broadcasting to (B, H, Tq, Tk)
         dropout_p = self.dropout if self.training else 0.0
         if need_weights:  # the teaching path: every head's weights (B, H, Tq, Tk)
@@ -69,6 +71,11 @@ class MultiHeadAttention(nn.Module):
         """``(B, H, T, d_head) -> (B, T, d_model)``: the inverse of ``split_heads`` (Concat(head_1, ..., head_H))."""
         batch, _, length, _ = x.shape
         return x.transpose(1, 2).reshape(batch, length, self.d_model)
+
+    def position_qk(self, q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Positions applied to the per-head queries and keys ``(B, H, T, d_head)`` before the scores: unchanged
+        here; rotary position embeddings (``attnlab.rotary``) override it."""
+        return q, k
 
     def score_bias(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor | None:
         """An additive term on the scaled scores ``q k^T / sqrt(d_head)``, broadcasting to ``(B, H, Tq, Tk)``;

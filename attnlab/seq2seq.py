@@ -9,6 +9,11 @@
   Bahdanau et al. 2015, appendix A) or Luong's (update the state, score with the *current* state h_t, then
   h~_t = tanh(W_c [c_t; h_t]); Luong et al. 2015, section 3.1).
 - ``Seq2Seq``: encoder + decoder with teacher forcing, and ``next_log_probs`` for ``attnlab.decoding``.
+- ``forward_with_forcing`` and ``inverse_sigmoid``: training with a forcing probability and scheduled sampling
+  (Bengio et al. 2015): each decoder input is the reference word with probability ``forcing``, otherwise the
+  model's own previous guess.
+- ``edited_attention``: run a trained attention model with its weights edited (shuffled, flattened, the largest one
+  removed) to measure how much the output depends on them (Jain & Wallace 2019; Serrano & Smith 2019).
 
 Training and evaluation on the toy translation task (loss, greedy translation, exact match) live in
 ``attnlab.translation_task``: the models here know nothing of any data set.
@@ -23,7 +28,9 @@ Book: chapters 2 (notebooks/02_seq2seq_bottleneck.ipynb), 3 (notebooks/03_bahdan
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -170,6 +177,8 @@ class AttentionDecoder(nn.Module):
     ``step(y_prev (B,), state (B, d_hidden), source) -> (logits (B, V), state, weights (B, S))``.
     """
 
+    edit: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None  # set by ``edited_attention``
+
     def __init__(self, vocab_size: int, d_embed: int, d_hidden: int, d_enc: int, *, score: str = "additive",
                  order: str = "bahdanau", d_attention: int | None = None, pad_id: int = 0) -> None:
         super().__init__()
@@ -204,6 +213,8 @@ class AttentionDecoder(nn.Module):
         padded source positions."""
         keys = {} if source.u_k is None else {"u_k": source.u_k}
         weights = masked_softmax(self.score(query, source.annotations, **keys), source.mask[:, None, :])
+        if self.edit is not None:
+            weights = self.edit(weights, source.mask)
         return weights @ source.annotations, weights
 
     def _luong_logits(self, states: torch.Tensor, source: Source) -> tuple[torch.Tensor, torch.Tensor]:
@@ -232,6 +243,10 @@ class AttentionDecoder(nn.Module):
         if self.order == "luong":
             states, _ = self.rnn(self.embed(tgt_in), state[None])
             return self._luong_logits(states, source)
+        return self._unroll(tgt_in, state, source)
+
+    def _unroll(self, tgt_in: torch.Tensor, state, source: Source) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced decoding one ``_step`` at a time from ``state``: (logits (B, T, V), weights (B, T, S))."""
         logits, weights = [], []
         for i in range(tgt_in.shape[1]):
             step_logits, state, alpha = self._step(tgt_in[:, i], state, source)
@@ -301,6 +316,66 @@ class Seq2Seq(nn.Module):
             return logits, state
 
         return incremental(lambda n: self.decoder.start(rows(n)), step, src.shape[0])
+
+
+def forward_with_forcing(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, *,
+                         forcing: float, generator: torch.Generator | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``model``'s logits ``(B, T, V)`` (and attention weights ``(B, T, S)`` or None) when the decoder input at step
+    ``i >= 1`` is the reference word ``tgt_in[:, i]`` with probability ``forcing`` (a coin per sentence and step,
+    drawn with ``generator`` on the CPU) and otherwise the model's own most likely word at step ``i - 1``.
+
+    ``forcing=1`` is teacher forcing (the logits of ``model(src, src_lengths, tgt_in)``); ``forcing=0`` is free
+    running: the argmax of row ``i`` is the ``i``-th word of greedy decoding. In between, with ``forcing`` lowered
+    during training, it is scheduled sampling (Bengio et al. 2015, who feed a word sampled from the model's
+    distribution; here its most likely word, as the PyTorch translation tutorial does). No gradient flows through
+    the chosen word. The first input, ``tgt_in[:, 0]`` (``<bos>``), is always the reference.
+    """
+    fn = "forward_with_forcing"
+    if not isinstance(model, Seq2Seq):
+        raise TypeError(f"{fn}(): model must be an attnlab.seq2seq.Seq2Seq, got {type(model).__name__}")
+    forcing = _checks.number(fn, "forcing", forcing, low=0.0)
+    if forcing > 1.0:
+        raise ValueError(f"{fn}(): forcing is a probability in [0, 1], got {forcing}")
+    source = model.encode(src, src_lengths)
+    tgt_in = _check_target(fn, model.decoder.embed, tgt_in, source)
+    B, T = tgt_in.shape
+    forced = torch.rand(B, T, generator=generator) < forcing  # on the CPU, so that a CPU generator works anywhere
+    state, y, logits, weights = model.decoder.start(source), tgt_in[:, 0], [], []
+    for i in range(T):
+        if i:
+            y = torch.where(forced[:, i].to(tgt_in.device), tgt_in[:, i], logits[-1].argmax(-1))
+        step_logits, state, alpha = model.decoder.step(y, state, source)
+        logits.append(step_logits)
+        weights.append(alpha)
+    return torch.stack(logits, 1), None if weights[0] is None else torch.stack(weights, 1)
+
+
+def inverse_sigmoid(k: float) -> Callable[[int], float]:
+    """Bengio et al.'s (2015) inverse sigmoid decay of the forcing probability: ``step -> k / (k + exp(step / k))``,
+    from about 1 at the start down to 0, halfway at ``step = k ln k``. ``k >= 1``."""
+    k = _checks.number("inverse_sigmoid", "k", k, low=1.0)
+    return lambda step: k / (k + math.exp(min(step / k, 700.0)))
+
+
+@contextmanager
+def edited_attention(model: Seq2Seq, edit: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Iterator[Seq2Seq]:
+    """Within the ``with`` block, every attention step of ``model`` passes its weights through
+    ``edit(weights (B, T, S), mask (B, S)) -> weights (B, T, S)`` before the context vector ``weights @ h`` is formed
+    (and returns the edited weights). An experiment on the model, not a training tool: shuffle, flatten or remove
+    weights and measure how much the output changes (Jain & Wallace 2019; Serrano & Smith 2019)."""
+    if not isinstance(model, Seq2Seq) or not isinstance(model.decoder, AttentionDecoder):
+        raise TypeError(f"edited_attention(): model must be a Seq2Seq with an AttentionDecoder, got "
+                        f"{type(model).__name__}" + (f" with a {type(model.decoder).__name__}"
+                                                      if isinstance(model, Seq2Seq) else ""))
+    if not callable(edit):
+        raise TypeError(f"edited_attention(): edit must be a function (weights, mask) -> weights, got "
+                        f"{type(edit).__name__}")
+    model.decoder.edit = edit
+    try:
+        yield model
+    finally:
+        model.decoder.edit = None
 
 
 def _pad_id(fn: str, pad_id: int, vocab_size: int) -> int:

@@ -42,12 +42,13 @@ def fit(
     eval_every: int | None = None,
     progress: bool = True,
     desc: str = "training",
+    betas: tuple[float, float] = (0.9, 0.999),
 ) -> History:
     """Train ``model`` for ``steps`` Adam steps; ``loss_fn(model, step)`` draws a batch and returns its loss.
 
     The batch lives wherever ``loss_fn`` puts it: build it on the model's device and the same loop runs on CPU or
     GPU. Gradients are clipped to norm ``clip`` (None: no clipping); ``schedule(step)`` multiplies ``lr`` (e.g. a
-    warm-up). ``evaluate(model)`` -> ``{name: value}`` runs in evaluation mode without gradients every
+    warm-up). ``betas`` are Adam's (the Transformer paper used ``(0.9, 0.98)``). ``evaluate(model)`` -> ``{name: value}`` runs in evaluation mode without gradients every
     ``eval_every`` steps and after the last one. The model is in training mode during the loop and in evaluation
     mode afterwards. The progress bar (``tqdm.auto``: a widget in Jupyter, text elsewhere) shows a running loss and
     the latest metrics.
@@ -58,7 +59,8 @@ def fit(
         clip = _checks.number("fit", "clip", clip, positive=True)
     if eval_every is not None:
         _checks.positive_int("fit", "eval_every", eval_every)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    betas = tuple(_checks.probability("fit", f"betas[{i}]", b) for i, b in enumerate(_check_pair("fit", "betas", betas)))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=betas)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule) if schedule is not None else None
     history = History()
     model.train()
@@ -120,3 +122,30 @@ def warmup_then_decay(warmup: int, steps: int) -> Callable[[int], float]:
     if warmup >= steps:
         raise ValueError(f"warmup_then_decay(): warmup={warmup} must be smaller than steps={steps}")
     return lambda step: max(0.0, min((step + 1) / warmup, (steps - step) / (steps - warmup)))
+
+
+def warmup_then_inverse_sqrt(d_model: int, warmup: int) -> Callable[[int], float]:
+    """The Transformer's schedule (Vaswani et al. 2017, section 5.3, eq. 3), as a ``schedule`` for ``fit``:
+
+        lrate = d_model^-0.5 * min(step^-0.5, step * warmup^-1.5),   step = 1, 2, 3, ...
+
+    a linear rise for ``warmup`` steps to the peak ``(d_model * warmup)^-0.5``, then a decay as ``1 / sqrt(step)``
+    (half the peak at ``4 * warmup``); positive for every step, never zero or negative. ``fit`` multiplies ``lr`` by
+    it and counts steps from 0, so ``fit(..., lr=1.0, schedule=...)`` trains with exactly the paper's rate (the paper
+    used ``warmup=4000`` with ``d_model=512``: a peak of 7.0e-4); a smaller ``lr`` scales the whole curve. Chapter 13
+    trains with it. (``warmup_then_decay`` is the linear-decay variant, which reaches zero at a planned step.)
+    """
+    d_model = _checks.positive_int("warmup_then_inverse_sqrt", "d_model", d_model)
+    warmup = _checks.positive_int("warmup_then_inverse_sqrt", "warmup", warmup)
+
+    def schedule(step: int) -> float:
+        step = max(int(step), 0) + 1  # fit's step 0 is the paper's step 1
+        return d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)
+
+    return schedule
+
+
+def _check_pair(fn: str, name: str, value: object) -> tuple[object, object]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise TypeError(f"{fn}(): {name} must be a pair of numbers (beta1, beta2), got {value!r:.60}")
+    return tuple(value)

@@ -14,6 +14,8 @@ Book: chapter 12 (notebooks/12_transformer_block.ipynb) builds the block by hand
 - ``Transformer``: embeddings scaled by sqrt(d_model), sinusoidal positions, the stacks and a linear generator, with
   the ``forward(src, src_lengths, tgt_in)`` and ``next_log_probs`` interface of the RNN translators
   (``attnlab.seq2seq``), so the same training, evaluation and decoding code runs both.
+- ``residual_stream_and_gradients``: the size of the residual stream after every layer of an encoder stack and the
+  gradient norm of every layer, the diagnostics behind post-norm vs pre-norm (Xiong et al. 2020).
 
 Layers and stacks return a tensor, as torch's do; with ``need_weights=True`` they return a small named tuple with
 the per-head attention weights ``(B, H, Tq, Tk)`` as well (otherwise the fused fast path runs). Masks are boolean
@@ -354,6 +356,39 @@ class Transformer(nn.Module):
             return logits[:, -1].log_softmax(-1)  # (N, V)
 
         return next_log_probs
+
+
+def residual_stream_and_gradients(stack: Encoder, x: torch.Tensor, probe: torch.Tensor
+                                  ) -> tuple[list[float], list[float]]:
+    """How big the residual stream and the gradients are, layer by layer, in an encoder ``stack`` as it is now.
+
+    ``x (B, T, d_model)`` is the input and ``probe`` (the shape of the output) defines a linear loss
+    ``(stack(x) * probe).sum()`` (a random probe: the gradient of ``out.sum()`` through a final LayerNorm is zero).
+    Returns ``(stream, gradients)``: ``stream[l]`` is the root-mean-square of the residual stream after layer ``l``
+    (``stream[0]`` the input, ``L + 1`` values, before the final norm), and ``gradients[l]`` the norm of the loss's
+    gradient with respect to all parameters of layer ``l + 1`` (``L`` values). Xiong et al. (2020) analyse both for
+    post-norm and pre-norm stacks at initialisation.
+    """
+    fn = "residual_stream_and_gradients"
+    if not isinstance(stack, Encoder):
+        raise TypeError(f"{fn}(): stack must be an attnlab.transformer.Encoder, got {type(stack).__name__}")
+    _check_stream(fn, "x", x, stack.layers[0])
+    probe = _checks.floating(fn, "probe", probe)
+    if probe.shape != x.shape:
+        raise ValueError(f"{fn}(): probe must have the output's shape {_checks.shape(x)}, got {_checks.shape(probe)}")
+    stream = [x.pow(2).mean().sqrt().item()]
+    h = x
+    for layer in stack.layers:
+        h = layer(h)
+        stream.append(h.pow(2).mean().sqrt().item())
+    out = stack.norm(h) if stack.norm is not None else h
+    params = [list(layer.parameters()) for layer in stack.layers]
+    grads = torch.autograd.grad((out * probe).sum(), [p for group in params for p in group])
+    gradients, start = [], 0
+    for group in params:
+        gradients.append(math.sqrt(sum(g.pow(2).sum().item() for g in grads[start:start + len(group)])))
+        start += len(group)
+    return stream, gradients
 
 
 def parameter_count(*, src_vocab: int, tgt_vocab: int, d_model: int, d_ff: int, num_layers: int,

@@ -131,17 +131,20 @@ def image_grid(images: torch.Tensor | np.ndarray, *, ncols: int = 8, title: str 
 
 
 def overlay(ax: Axes, image: torch.Tensor | np.ndarray, weights: torch.Tensor | np.ndarray, *,
-            title: str | None = None, alpha: float = 0.6) -> Axes:
+            title: str | None = None, alpha: float = 0.6, vmax: float | None = None) -> Axes:
     """An image ``(3, H, W)`` with a map of weights ``(h, w)`` over it, stretched to the image (one colour per
-    grid cell)."""
+    grid cell). The colours run from 0 to ``vmax`` (default: the map's own maximum; pass one value to compare maps,
+    e.g. 1 for attention weights, and draw a colour bar from ``ax.images[-1]``)."""
     picture = to_numpy(image)
     picture = picture.transpose(1, 2, 0) if picture.ndim == 3 and picture.shape[0] == 3 else picture
     w = to_numpy(weights)
     if w.ndim != 2:
         raise ValueError(f"overlay(): weights must be a 2-D map (h, w), got shape {w.shape}")
     ax.imshow(picture.clip(0, 1))
-    ax.imshow(w, cmap="magma", alpha=alpha, extent=(0, picture.shape[1], picture.shape[0], 0), vmin=0,
-              vmax=max(float(w.max()), 1e-12))
+    # the picture's pixels are centred on integers, so its edges lie at -0.5 and size - 0.5: the map must match
+    height, width = picture.shape[:2]
+    ax.imshow(w, cmap="magma", alpha=alpha, extent=(-0.5, width - 0.5, height - 0.5, -0.5), vmin=0,
+              vmax=max(float(w.max()), 1e-12) if vmax is None else vmax)
     ax.set(xticks=[], yticks=[])
     if title:
         ax.set_title(title)

@@ -22,6 +22,7 @@ import torch
 from IPython.display import HTML
 from matplotlib.animation import FuncAnimation
 from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
@@ -29,7 +30,7 @@ from .local import local_mask_2d
 from .positional import sinusoidal_encoding
 from .relative import skew
 from .saturation import entropy, random_query_weights, saturation_statistics, softmax_jacobian
-from .viz import head_grid, head_map, heatmap, overlay, to_numpy
+from .viz import head_map, heatmap, overlay, to_numpy
 
 
 def explore(
@@ -250,8 +251,9 @@ def position_explorer(
     def draw(fig: Figure, p: int, k: int) -> None:
         fig.clear()
         ax_pe, ax_dot = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1.0]})
-        heatmap(table[[p, p + k]], y_labels=[f"PE({p})", f"PE({p + k})"], ax=ax_pe, annotate=False, colorbar=False,
-                vmin=-1.0, vmax=1.0, cmap="coolwarm", xlabel="feature (sin at even, cos at odd; frequency falls to the right)",
+        heatmap(table[[p, p + k]], y_labels=[f"PE({p})", f"PE({p + k})"], ax=ax_pe, annotate=False,
+                colorbar_label="feature value", vmin=-1.0, vmax=1.0, cmap="coolwarm",
+                xlabel="feature (sin at even, cos at odd; frequency falls to the right)",
                 ylabel="", title=f"PE({p}) . PE({p + k}) = {float(table[p] @ table[p + k]):.2f}")
         ax_pe.set_xticks(range(0, d_model, 8), [str(f) for f in range(0, d_model, 8)])
         for q, curve in curves.items():
@@ -286,14 +288,16 @@ def image_attention_explorer(
         ax_photo, ax_map = fig.subplots(1, 2)
         r, c = query
         row = to_numpy(weights[r * width + c]).reshape(height, width)
-        star = ((c + 0.5) * w_img / width, (r + 0.5) * h_img / height)
+        star = ((c + 0.5) * w_img / width - 0.5, (r + 0.5) * h_img / height - 0.5)  # pixel centres lie on integers
         ax_photo.imshow(photo)
-        ax_photo.imshow(row, cmap="magma", alpha=0.6, extent=(0, w_img, h_img, 0))
-        ax_map.imshow(row, cmap="magma")
+        ax_photo.imshow(row, cmap="magma", alpha=0.6, extent=(-0.5, w_img - 0.5, h_img - 0.5, -0.5))
+        shown = ax_map.imshow(row, cmap="magma", vmin=0)
+        fig.colorbar(shown, ax=ax_map, label="attention weight", fraction=0.046, pad=0.03)
         ax_photo.plot(*star, "c*", ms=16, mec="black")
         ax_map.plot(c, r, "c*", ms=16, mec="black")
-        ax_photo.set(title="attention of the query (star) over the photo", xticks=[], yticks=[])
-        ax_map.set(title=f"its row of the (HW) x (HW) matrix, as a {height} x {width} map", xticks=[], yticks=[])
+        ax_photo.set(title="attention of the query (star) over the photo", xlabel="x (pixels)", ylabel="y (pixels)")
+        ax_map.set(title=f"its row of the (HW) x (HW) matrix, as a {height} x {width} map", xlabel="grid column",
+                   ylabel="grid row")
         fig.tight_layout()
 
     return explore(draw, {"query": [(name, tuple(p)) for name, p in points.items()]}, static=static,
@@ -304,8 +308,8 @@ def local_blocks_explorer(
     height: int, width: int, query_block: tuple[int, int], memory: tuple[int, int], *, static: bool = False,
 ) -> ipywidgets.Widget | HTML:
     """Choose a query block of a ``height x width`` image: see the pixels its queries may attend (the union over the
-    block, from ``local_mask_2d``) and the rest of its memory rectangle, hidden because it comes later in raster
-    order."""
+    block, from ``local_mask_2d``) and the rest of its memory rectangle, hidden because it is generated later in the
+    paper's block-raster order (query blocks in raster order, raster order inside a block)."""
     mask = local_mask_2d(height, width, query_block, memory)
     h_q, w_q = query_block
     h_m, w_m = memory
@@ -329,10 +333,12 @@ def local_blocks_explorer(
         ax.set_yticks(np.arange(-0.5, height, 1), minor=True)
         ax.grid(which="minor", color="white", linewidth=0.6)
         ax.tick_params(which="both", length=0)
-        ax.set(xticks=[], yticks=[], title=f"query block {block}: {len(queries)} queries, "
+        ax.set(xticks=range(width), yticks=range(height), xlabel="pixel column", ylabel="pixel row",
+               title=f"query block {block}: {len(queries)} queries, "
                f"{int(to_numpy(mask[queries].any(0)).sum())} pixels attended")
         ax.legend(handles=[Patch(color=colours[k], label=name) for k, name in
-                           ((3, "query block"), (1, "memory: may attend"), (2, "memory: later in raster order"))],
+                           ((3, "query block"), (1, "memory: may attend"),
+                            (2, "memory: not generated yet (block-raster order)"))],
                   loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, frameon=False)
         fig.tight_layout()
 
@@ -351,15 +357,16 @@ def skew_explorer(lengths: Sequence[int] = (3, 4, 5, 6), *, static: bool = False
         padded = torch.nn.functional.pad(rel, (1, 0), value=float("nan"))
         reshaped = padded.reshape(L + 1, L)
         out = skew(rel)
-        shown = out.masked_fill(torch.ones(L, L, dtype=torch.bool).triu(1), float("nan"))
         steps = [(rel, "1. Q E_r^T: column r = distance r-(L-1)", "column r"),
                  (padded, "2. pad a column on the left", "column"),
                  (reshaped, "3. reshape to (L+1, L)", "column"),
-                 (shown, "4. drop row 0: (i, j) = distance j-i", "key j")]
+                 (out, "4. drop row 0: (i, j) = distance j-i\n(grey: left-overs the causal mask removes)", "key j")]
         for ax, (matrix, title, xlabel) in zip(axes, steps):
-            heatmap(matrix, ax=ax, colorbar=False, annotate=True, fmt=".0f", vmin=-(L - 1), vmax=0, cmap="viridis",
-                    xlabel=xlabel, ylabel="row", title=title)
+            heatmap(matrix, ax=ax, colorbar=ax is axes[-1], colorbar_label="relative distance", annotate=True,
+                    fmt=".0f", vmin=-(L - 1), vmax=0, cmap="viridis", xlabel=xlabel, ylabel="row", title=title)
             ax.title.set_fontsize(9)
+        above = np.where(np.triu(np.ones((L, L)), 1) > 0, 1.0, np.nan)  # the left-overs, greyed out
+        axes[-1].imshow(above, cmap=ListedColormap(["0.8"]), alpha=0.9, aspect="auto")
         fig.tight_layout()
 
     return explore(draw, {"L": [(str(L), L) for L in lengths]}, static=static, figsize=(14.0, 3.6))
@@ -467,13 +474,25 @@ def transformer_attention_explorer(
         fig.suptitle(block)
         fig.tight_layout()
 
-    def draw_grid(fig: Figure, block: str) -> None:
-        head_grid(maps[block], fig=fig, title=f"{block}: rows = layers, columns = heads")
+    def draw_grid(fig: Figure, block: str) -> None:  # the static twin: every layer and head, words on the axes
+        fig.clear()
+        fig.set_layout_engine("constrained")
+        _, rows, cols = blocks[block]
+        axes = fig.subplots(n_layers, n_heads, squeeze=False)
+        for layer in range(n_layers):
+            for head in range(n_heads):
+                ax = head_map(axes[layer, head], maps[block][layer][head], rows=rows, cols=cols,
+                              title=f"layer {layer + 1}, head {head + 1}")
+                ax.tick_params(labelsize=6)
+                ax.set_xlabel("key" if layer == n_layers - 1 else "", fontsize=8)
+                ax.set_ylabel("query" if head == 0 else "", fontsize=8)
+        fig.colorbar(axes[0, 0].images[0], ax=axes.ravel().tolist(), shrink=0.8, label="attention weight")
+        fig.suptitle(f"{block}: rows = layers, columns = heads")
 
     block_options = [(name, name) for name in blocks]
     if static:
         return explore(draw_grid, {"block": block_options}, static=True,
-                       figsize=(2.6 * n_heads, 2.4 * n_layers + 0.6))
+                       figsize=(3.0 * n_heads + 1.0, 3.0 * n_layers + 0.8))
     return explore(draw_one, {"block": block_options, "layer": [(str(i + 1), i) for i in range(n_layers)],
                               "head": [(str(h + 1), h) for h in range(n_heads)]}, figsize=(7.0, 6.0))
 
@@ -517,3 +536,177 @@ def encoder_attention_explorer(weights: Sequence[torch.Tensor], tokens: Sequence
         return explore(draw_layer, {"layer": layers}, static=True, figsize=(2.6 * columns, 2.8 * grid_rows + 0.5))
     return explore(draw_one, {"layer": layers, "head": [(str(h + 1), h) for h in range(n_heads)]},
                    figsize=(7.0, 6.0))
+
+
+def norm_placement_explorer(stats: dict[int, dict[str, tuple[Sequence[float], Sequence[float]]]], *,
+                            static: bool = False) -> ipywidgets.Widget | HTML:
+    """Post-norm vs pre-norm as the stack gets deeper: the size of the residual stream and of each layer's gradient.
+
+    ``stats[depth][name] = (stream, gradients)`` for ``name`` in ``"post-norm"``, ``"pre-norm"``, as
+    ``attnlab.transformer.residual_stream_and_gradients`` returns them (``depth + 1`` stream values, ``depth``
+    gradient norms). Live: a slider over the depths. Static twin: one frame per depth.
+    """
+    depths = sorted(stats)
+    if not depths or any(set(stats[d]) != {"post-norm", "pre-norm"} or len(stats[d]["post-norm"][0]) != d + 1
+                         or len(stats[d]["post-norm"][1]) != d for d in depths):
+        raise ValueError("norm_placement_explorer(): stats must map each depth to {'post-norm': (stream, gradients), "
+                         "'pre-norm': (stream, gradients)} with depth + 1 stream values and depth gradient norms")
+    top = max(max(g) for d in depths for _, g in stats[d].values())
+    bottom = min(min(g) for d in depths for _, g in stats[d].values())
+    stream_top = max(max(s) for d in depths for s, _ in stats[d].values())
+
+    def draw(fig: Figure, depth: int) -> None:
+        fig.clear()
+        ax_stream, ax_grad = fig.subplots(1, 2)
+        for name, style in (("post-norm", "o-"), ("pre-norm", "s-")):
+            stream, gradients = stats[depth][name]
+            ax_stream.plot(range(depth + 1), stream, style, ms=3, label=name)
+            ax_grad.plot(range(1, depth + 1), gradients, style, ms=3, label=name)
+        ax_stream.set(xlabel="after layer (0 = the input)", ylabel="RMS of the residual stream",
+                      title="the residual stream", ylim=(0, 1.05 * stream_top))
+        ax_grad.set(xlabel="layer (1 = next to the input)", ylabel="gradient norm of the layer (log scale)",
+                    title="gradients at initialisation", yscale="log", ylim=(0.7 * bottom, 1.4 * top))
+        for ax in (ax_stream, ax_grad):
+            ax.legend(fontsize=8)
+        fig.suptitle(f"{depth}-layer encoder stack, post-norm vs pre-norm")
+        fig.tight_layout()
+
+    return explore(draw, {"depth": [(str(d), d) for d in depths]}, static=static, figsize=(11.0, 3.6))
+
+
+def mask_explorer(panels: dict[str, tuple[torch.Tensor, torch.Tensor, str, str]], *, static: bool = False
+                  ) -> ipywidgets.Widget | HTML:
+    """Pick a masking mechanism; see its mask and, next to it, which inputs each output depends on.
+
+    ``panels`` maps a name to ``(mask, dependencies, mask_xlabel, mask_ylabel)``: the mask as the mechanism applies
+    it (an attention mask ``(Tq, Tk)``, the input-to-output connectivity of MADE's masks, a convolution kernel's
+    mask) and the boolean ``(outputs, inputs)`` matrix that ``attnlab.autoregressive.dependencies`` measured with
+    autograd. The second title says whether any output sees its own input or a later one (in raster order).
+    Static twin: one frame per mechanism.
+    """
+    if not panels:
+        raise ValueError("mask_explorer(): panels must name at least one mechanism, got {}")
+    for name, panel in panels.items():
+        if len(panel) != 4 or to_numpy(panel[0]).ndim != 2 or to_numpy(panel[1]).ndim != 2:
+            raise ValueError(f"mask_explorer(): panel {name!r} must be (mask 2-D, dependencies 2-D, xlabel, ylabel)")
+
+    def draw(fig: Figure, mechanism: str) -> None:
+        fig.clear()
+        name = mechanism
+        mask, deps, xlabel, ylabel = panels[name]
+        deps = to_numpy(deps).astype(bool)
+        ax_m, ax_d = fig.subplots(1, 2)
+        heatmap(to_numpy(mask).astype(float), ax=ax_m, xlabel=xlabel, ylabel=ylabel, annotate=False,
+                title=f"{name}\nthe mask", colorbar_label="1 = connection allowed")
+        seen = "yes" if np.diag(deps).any() else "no"
+        later = "yes" if np.triu(deps, 1).any() else "no"
+        heatmap(deps.astype(float), ax=ax_d, xlabel="input position j", ylabel="output position i", annotate=False,
+                title=f"dependencies measured by autograd: {int(deps.sum())} pairs\n"
+                      f"output i sees input i: {seen}; sees a later input: {later}",
+                colorbar_label=r"1 = $\partial$ out$_i$ / $\partial$ in$_j \neq 0$")
+        fig.tight_layout()
+
+    return explore(draw, {"mechanism": [(name, name) for name in panels]}, static=static, figsize=(11.0, 4.6))
+
+
+def score_explorer(weights: dict[str, torch.Tensor], source: Sequence[str], target: Sequence[str], *,
+                   static: bool = False) -> ipywidgets.Widget | HTML:
+    """Pick an alignment score and a decoder step; see the weights that score's trained decoder gave that step.
+
+    ``weights`` maps a score's name to the ``(T, S)`` attention weights its decoder computed for the same sentence
+    pair (``target`` rows, ``source`` columns). Panels: the whole alignment with the chosen step outlined (colour
+    bar: the weight), and that step's row as bars, with its entropy and largest weight in the title. Static twin:
+    one frame per (score, step).
+    """
+    maps = {name: to_numpy(w) for name, w in weights.items()}
+    if not maps:
+        raise ValueError("score_explorer(): weights must hold at least one score's (T, S) weights, got {}")
+    for name, w in maps.items():
+        if w.shape != (len(target), len(source)):
+            raise ValueError(f"score_explorer(): weights[{name!r}] must be (T, S) = ({len(target)}, {len(source)}), "
+                             f"got {w.shape}")
+    src, tgt = list(source), list(target)
+
+    def draw(fig: Figure, score: str, step: int) -> None:
+        w = maps[score]
+        row = w[step]
+        fig.clear()
+        ax_map, ax_bar = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1.0]})
+        heatmap(w, x_labels=src, y_labels=tgt, ax=ax_map, annotate=False, xlabel="source word",
+                ylabel="target word (decoder step)", title=f"{score}: every step")
+        ax_map.tick_params(axis="x", labelrotation=90)
+        ax_map.add_patch(Rectangle((-0.5, step - 0.5), len(src), 1, fill=False, edgecolor="red", linewidth=2.5))
+        entropy_nats = float(-(row[row > 0] * np.log(row[row > 0])).sum())
+        ax_bar.bar(range(len(src)), row, color="tab:red")
+        ax_bar.set_xticks(range(len(src)), src, rotation=90)
+        ax_bar.set(ylim=(0, 1.05), xlabel="source word", ylabel="weight",
+                   title=f"step {step}: {tgt[step]!r}\nlargest {row.max():.2f}, entropy {entropy_nats:.2f} nats")
+        fig.tight_layout()
+
+    steps = [(f"{t}: {x}", t) for t, x in enumerate(tgt)]
+    return explore(draw, {"score": [(name, name) for name in maps], "step": steps}, static=static, figsize=(12.0, 4.6))
+
+
+def beam_stepper(traces: dict[float, list[dict[str, list]]], words: Sequence[str], *, beam_size: int,
+                 static: bool = False) -> ipywidgets.Widget | HTML:
+    """Step through a beam search: the search tree up to the chosen step, and the finished hypotheses ranked under
+    each length penalty.
+
+    ``traces`` maps a length-penalty ``alpha`` to the ``trace`` that ``attnlab.decoding.beam_search(...,
+    alpha=alpha, trace=[])`` filled for one source sentence (the trees are the same for every alpha: pruning uses the
+    plain sums; only the scores of the finished hypotheses differ); ``words`` are the target vocabulary's tokens.
+    Left: one column per step, the prefixes kept (blue), finished with ``<eos>`` (green) and the best pruned ones
+    (grey, x), each linked to its parent and labelled with its last word and summed log-probability. Right: for each
+    alpha, the finished hypotheses so far ranked by ``log P / ((5 + |Y|) / 6) ** alpha``. Static twin: one frame per
+    step.
+    """
+    if not traces:
+        raise ValueError("beam_stepper(): traces must hold at least one alpha's trace, got {}")
+    beam_size = int(beam_size)
+    tree = next(iter(traces.values()))
+    colours = {"live": "#cfe2f3", "finished": "#c9e7c3", "pruned": "#eeeeee"}
+
+    def draw(fig: Figure, step: int) -> None:
+        n = min(step, len(tree))
+        fig.clear()
+        ax_tree, ax_rank = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.2, 1.0]})
+        where: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, 0.0)}
+        ax_tree.text(0, 0, "<bos>", ha="center", va="center", fontsize=8,
+                     bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.4"))
+        for t in range(n):
+            nodes = ([(tuple(tokens), score, "live") for tokens, score in tree[t]["live"]]
+                     + [(tuple(tokens), logp, "finished") for tokens, logp, _ in tree[t]["finished"]]
+                     + [(tuple(tokens), score, "pruned") for tokens, score in tree[t]["pruned"]])
+            nodes.sort(key=lambda node: -node[1])
+            for rank, (tokens, score, kind) in enumerate(nodes):
+                x, y, grey = t + 1.0, -rank * 1.0, kind == "pruned"
+                parent = where.get(tokens[:-1])
+                if parent is not None:
+                    ax_tree.plot([parent[0] + 0.25, x - 0.3], [parent[1], y], color="0.6" if grey else "0.3", lw=0.8,
+                                 ls=":" if grey else "-")
+                ax_tree.text(x, y, f"{words[tokens[-1]]}\n{score:.2f}" + (" x" if grey else ""), ha="center",
+                             va="center", fontsize=7, color="0.5" if grey else "k",
+                             bbox=dict(boxstyle="round,pad=0.2", fc=colours[kind], ec="0.5"))
+                if kind == "live":
+                    where[tokens] = (x, y)
+        ax_tree.set(xlim=(-0.6, len(tree) + 0.6), ylim=(-2 * beam_size + 0.4, 0.8), xlabel="step (words generated)",
+                    title=f"beam of {beam_size} after step {n}: kept (blue), finished (green), pruned (grey, x)")
+        ax_tree.set_yticks([])
+        ax_tree.set_xticks(range(len(tree) + 1))
+        ax_rank.axis("off")
+        lines = ["finished so far, ranked by", "log P / ((5 + |Y|)/6)^alpha", ""]
+        for alpha, trace in traces.items():
+            done = sorted(((tokens, logp, score) for t in range(n) for tokens, logp, score in trace[t]["finished"]),
+                          key=lambda hypothesis: -hypothesis[2])
+            lines.append(f"alpha = {alpha:g}:")
+            for i, (tokens, logp, score) in enumerate(done[:3]):
+                lines.append(f"{'*' if i == 0 else ' '} {score:6.2f} (log P {logp:.2f}, {len(tokens)} words)")
+                lines.append(f"    {' '.join(words[w] for w in tokens)[:44]}")
+            lines += ["  (none yet)"] if not done else []
+            lines.append("")
+        ax_rank.text(0, 1, "\n".join(lines), va="top", ha="left", family="monospace", fontsize=7.5,
+                     transform=ax_rank.transAxes)
+        fig.tight_layout()
+
+    return explore(draw, {"step": [(str(t), t) for t in range(1, len(tree) + 1)]}, static=static,
+                   figsize=(12.0, 4.6))

@@ -52,7 +52,11 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def render(results: dict) -> str:
-    """The results page's body: the machine(s), the targets, then each benchmark's figure and table."""
+    """The results page's body: the machine(s), the targets, then each benchmark's settings, figure and table.
+
+    Tables and targets are recomputed from each benchmark's stored ``result`` with its module's ``report`` and
+    ``targets``, so that a change to how results are presented (or judged) reaches the page without rerunning the
+    measurements; a result recorded before spreads were shows medians alone, and says so."""
     entries = results["benchmarks"]
     def without_date(machine: dict) -> dict:
         return {k: v for k, v in machine.items() if k != "date"}
@@ -65,16 +69,23 @@ def render(results: dict) -> str:
     machine = markdown_table(["", *(f"machine {i + 1}" for i in range(len(machines)))] if len(machines) > 1 else ["", ""],
                              [[k.replace("_", " "), *("none" if m.get(k) is None else m[k] for m in machines)]
                               for k in keys])
-    goals = [t for entry in entries.values() for t in entry["targets"]]
-    summary = markdown_table(["target", "measured", "goal", "met"],
-                             [[t["what"], t["measured"], t["target"], "yes" if t["met"] else "**no**"] for t in goals])
+    goals = [t for name, entry in entries.items() for t in BENCHMARKS[name].targets(entry["result"])]
+    summary = markdown_table(
+        ["target", "kind", "measured", "goal", "met"],
+        [[t["what"], "absolute: seconds on this machine" if "seconds" in t["what"] else "ratio, same run",
+          t["measured"], t["target"], "yes" if t["met"] else "**no**"] for t in goals])
     quick = "\n**Quick run (tiny sizes): these numbers only show that everything runs.**\n" if results["quick"] else ""
+    dates = sorted({entry["machine"]["date"] for entry in entries.values()})
+    when = (f"All benchmarks were measured in one run ({dates[0]})." if len(dates) == 1 else
+            f"The sections come from {len(dates)} runs (`--only` reruns some benchmarks and keeps the others): each "
+            f"says when it was measured.")
     sections = []
     for name, entry in entries.items():
         run = f" on machine {machines.index(without_date(entry['machine'])) + 1}" if len(machines) > 1 else ""
         sections.append(f"## {entry['title']}\n\nMeasured {entry['machine']['date']}{run}.\n\n"
-                        f"![{entry['title']}]({name}.png)\n\n{entry['report']}\n")
-    return f"## The machine\n{quick}\n{machine}\n\n## Targets\n\n{summary}\n\n" + "\n".join(sections)
+                        f"![{entry['title']}]({name}.png)\n\n{BENCHMARKS[name].report(entry['result'])}\n")
+    return (f"## The machine\n{quick}\n{machine}\n\n{when}\n\n## Targets\n\n{summary}\n\n"
+            + "\n".join(sections))
 
 
 if __name__ == "__main__":

@@ -61,8 +61,9 @@ def machine() -> dict[str, object]:
     }
 
 
-def median_seconds(fn: Callable[[], object], *, device: torch.device, repeats: int = 10, warmup: int = 3) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` runs after ``warmup`` runs, synchronising CUDA."""
+def timed(fn: Callable[[], object], *, device: torch.device, repeats: int = 10, warmup: int = 3) -> dict[str, float]:
+    """Wall time of ``fn()`` over ``repeats`` runs after ``warmup`` runs, synchronising CUDA: the median
+    (``seconds``), the fastest and the slowest run (``seconds_min``, ``seconds_max``) and ``repeats``."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for _ in range(warmup):
         fn()
@@ -73,20 +74,61 @@ def median_seconds(fn: Callable[[], object], *, device: torch.device, repeats: i
         fn()
         sync()
         times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+    return spread(times, "seconds") | {"repeats": repeats}
+
+
+def median_seconds(fn: Callable[[], object], *, device: torch.device, repeats: int = 10, warmup: int = 3) -> float:
+    """The median of :func:`timed`."""
+    return timed(fn, device=device, repeats=repeats, warmup=warmup)["seconds"]
+
+
+def spread(values: Sequence[float], field: str) -> dict[str, float]:
+    """``{field: median, field_min: min, field_max: max}`` of ``values`` (the median of an even count is the upper
+    middle value, a measured one)."""
+    ordered = sorted(values)
+    return {field: ordered[len(ordered) // 2], f"{field}_min": ordered[0], f"{field}_max": ordered[-1]}
+
+
+def with_spread(row: dict, field: str, scale: float = 1.0) -> str:
+    """A table cell: the median of ``row[field]`` with its min-max range when the row recorded one, e.g.
+    ``26.1 (25.3-27.9)``; rows from runs that predate spreads show the median alone."""
+    cell = f"{scale * row[field]:,.3g}"
+    if f"{field}_min" in row:
+        cell += f" ({scale * row[field + '_min']:,.3g}-{scale * row[field + '_max']:,.3g})"
+    return cell
+
+
+def has_spread(rows: Sequence[dict], field: str = "seconds") -> bool:
+    return bool(rows) and all(f"{field}_min" in r for r in rows)
+
+
+def spread_note(rows: Sequence[dict], what: str, field: str = "seconds") -> str:
+    """How to read the cells: the median and its range, or a note that this run recorded no range."""
+    if has_spread(rows, field):
+        return f"Each cell: the median ({what}) and, in parentheses, the fastest and slowest (or smallest and largest)."
+    return ("This run predates the recording of the spread: each cell is one summary (the median of the runs, or, "
+            "for points measured in a fresh process, the mean of that process's runs); rerun `make bench` for ranges.")
 
 
 def sweep(setup_for: Callable[[int], str], runs: dict[str, str], sizes: Sequence[int], *, key: str, repeats: int,
-          reference: str) -> list[dict]:
-    """Every method of ``runs`` (source defining ``run()``) at every size on every device, each in a fresh process
-    (``attnlab.measure``): rows ``{"device", key, "method", "seconds", "peak_mib", "time_ratio",
-    "memory_ratio"}``, the ratios against the ``reference`` method on the same device at the same size."""
+          reference: str, processes: int = 1) -> list[dict]:
+    """Every method of ``runs`` (source defining ``run()``) at every size on every device, each in ``processes``
+    fresh processes (``attnlab.measure``) of ``repeats`` runs after one warm-up run: rows ``{"device", key,
+    "method", "seconds", "seconds_min", "seconds_max", "peak_mib", "peak_mib_min", "peak_mib_max", "runs",
+    "processes", "time_ratio", "memory_ratio"}``. Time is the median over every run of every process, memory the
+    median over the processes (one peak each); the ratios divide medians by the ``reference`` method's on the same
+    device at the same size."""
     rows = []
     for device in devices():
         for size in sizes:
-            point = [{"device": device.type, key: size, "method": name,
-                      **measure(setup_for(size) + code, repeats=repeats, device=device.type)}
-                     for name, code in runs.items()]
+            point = []
+            for name, code in runs.items():
+                measured = [measure(setup_for(size) + code, repeats=repeats, device=device.type)
+                            for _ in range(processes)]
+                times = [t for m in measured for t in m.get("times", [m["seconds"]])]
+                point.append({"device": device.type, key: size, "method": name, **spread(times, "seconds"),
+                              **spread([m["peak_mib"] for m in measured], "peak_mib"), "runs": len(times),
+                              "processes": processes})
             ref = next(r for r in point if r["method"] == reference)
             for r in point:
                 r["time_ratio"] = r["seconds"] / ref["seconds"]
@@ -104,11 +146,20 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
 
 
 def sweep_table(rows: list[dict], *, key: str, reference: str) -> str:
-    """Time and peak memory per device, size and method, with ratios against ``reference``."""
+    """Time and peak memory per device, size and method (medians with their ranges), with ratios of the medians
+    against ``reference``."""
     return markdown_table(
         ["device", key, "method", "ms", "peak MiB", f"time / {reference}", f"memory / {reference}"],
-        [[r["device"], r[key], r["method"], 1e3 * r["seconds"], r["peak_mib"], r["time_ratio"], r["memory_ratio"]]
-         for r in rows])
+        [[r["device"], r[key], r["method"], with_spread(r, "seconds", 1e3), with_spread(r, "peak_mib"),
+          r["time_ratio"], r["memory_ratio"]] for r in rows])
+
+
+def sweep_settings(rows: list[dict]) -> str:
+    """How many processes and runs each point of a sweep took (empty for runs that did not record it)."""
+    if not rows or "runs" not in rows[0]:
+        return ""
+    return (f"Each point: {rows[0]['processes']} fresh process(es), {rows[0]['runs']} timed runs in all after one "
+            f"warm-up run per process. ")
 
 
 def sweep_figure(rows: list[dict], *, key: str, title: str) -> Figure:

@@ -37,7 +37,9 @@ def run(quick: bool = False) -> dict:
 def report(result: dict) -> str:
     rows = result["rows"]
     total = sum(r["seconds"] for r in rows)
-    return markdown_table(["chapter", "seconds"], [[r["notebook"], r["seconds"]] for r in rows] + [["all", total]])
+    return ("Settings: each chapter executed once, top to bottom, in a fresh kernel, with torch's default number of "
+            "threads and nothing else running (one run per chapter: no spread).\n\n"
+            + markdown_table(["chapter", "seconds"], [[r["notebook"], r["seconds"]] for r in rows] + [["all", total]]))
 
 
 def targets(result: dict) -> list[dict]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from bench.common import sweep, sweep_figure, sweep_table, target
+from bench.common import spread_note, sweep, sweep_figure, sweep_settings, sweep_table, target
 
 TITLE = "Relative attention: the skewing trick vs the naive gather"
 SETUP = """
@@ -28,11 +28,16 @@ RUNS = {
 def run(quick: bool = False) -> dict:
     lengths = (32,) if quick else (256, 512, 1024, 2048)
     return {"rows": sweep(lambda L: SETUP.format(L=L), RUNS, lengths, key="L", repeats=1 if quick else 2,
-                          reference="skew")}
+                          reference="skew", processes=1 if quick else 3)}
 
 
 def report(result: dict) -> str:
-    return "D_head = 64, one query batch:\n\n" + sweep_table(result["rows"], key="L", reference="skew")
+    rows = result["rows"]
+    return ("Settings: one sequence of L queries, D_head = 64, float32, forward only, torch's default threads; "
+            "`relative_logits` (the skew, padding E_r) against the skew of the full q E_r^T logits (the first "
+            "version) and the naive gather that builds an (L, L, D) tensor. "
+            f"{sweep_settings(rows)}{spread_note(rows, 'ms, MiB')}\n\n"
+            + sweep_table(rows, key="L", reference="skew"))
 
 
 def targets(result: dict) -> list[dict]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from bench.common import sweep, sweep_figure, sweep_table
+from bench.common import spread_note, sweep, sweep_figure, sweep_settings, sweep_table
 
 TITLE = "Recurrent vs convolution vs self-attention layers"
 SETUP = """
@@ -30,12 +30,15 @@ RUNS = {
 def run(quick: bool = False) -> dict:
     lengths, d = ((16,), 8) if quick else ((256, 512, 1024, 2048, 4096), 64)
     return {"d": d, "rows": sweep(lambda T: SETUP.format(T=T, d=d), RUNS, lengths, key="T",
-                                  repeats=1 if quick else 2, reference="recurrent")}
+                                  repeats=1 if quick else 2, reference="recurrent", processes=1 if quick else 3)}
 
 
 def report(result: dict) -> str:
-    return (f"Batch 4, d = {result['d']}, forward, one CPU thread:\n\n"
-            + sweep_table(result["rows"], key="T", reference="recurrent"))
+    rows = result["rows"]
+    return (f"Settings: batch 4, d = {result['d']}, float32, forward only (no gradients), one CPU thread; one layer "
+            f"of each kind from `attnlab.sequence_layers` (a GRU, a convolution, self-attention with and without "
+            f"returning its weights). {sweep_settings(rows)}{spread_note(rows, 'ms, MiB')}\n\n"
+            + sweep_table(rows, key="T", reference="recurrent"))
 
 
 def targets(result: dict) -> list[dict]:

@@ -15,23 +15,31 @@ import torch
 from matplotlib.figure import Figure
 
 import attnlab as al
-from bench.common import devices, markdown_table, median_seconds, sweep, sweep_figure, sweep_table, target
+from bench.common import devices, markdown_table, spread_note, sweep, sweep_figure, sweep_settings, sweep_table, \
+    target, timed, with_spread
 
 TITLE = "Throughput: the fast path against matmul, and the price of returning the weights"
 
 
-def matmul_gflops(n: int, *, device: torch.device, repeats: int) -> float:
+def gflops(flop: float, measured: dict) -> dict[str, float]:
+    """GFLOP/s at the median time, and its range (the slowest run gives the lowest rate)."""
+    return {"gflops": flop / measured["seconds"] / 1e9, "gflops_min": flop / measured["seconds_max"] / 1e9,
+            "gflops_max": flop / measured["seconds_min"] / 1e9}
+
+
+def matmul_gflops(n: int, *, device: torch.device, repeats: int) -> dict[str, float]:
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    return 2 * n**3 / median_seconds(lambda: a @ b, device=device, repeats=repeats) / 1e9
+    return gflops(2 * n**3, timed(lambda: a @ b, device=device, repeats=repeats))
 
 
-def mha_gflops(*, batch: int, length: int, d_model: int, heads: int, device: torch.device, repeats: int) -> float:
+def mha_gflops(*, batch: int, length: int, d_model: int, heads: int, device: torch.device, repeats: int
+               ) -> dict[str, float]:
     torch.manual_seed(0)
     mha = al.MultiHeadAttention(d_model, heads).to(device)
     x = torch.randn(batch, length, d_model, device=device, requires_grad=True)
-    seconds = median_seconds(lambda: mha(x, x, x)[0].sum().backward(), device=device, repeats=repeats)
+    measured = timed(lambda: mha(x, x, x)[0].sum().backward(), device=device, repeats=repeats)
     forward = 4 * 2 * batch * length * d_model**2 + 2 * 2 * batch * length**2 * d_model
-    return 3 * forward / seconds / 1e9
+    return gflops(3 * forward, measured)
 
 
 SETUP = """
@@ -52,22 +60,39 @@ def run(quick: bool = False) -> dict:
         ceilings[device.type] = matmul_gflops(matmul_n, device=device, repeats=repeats)
         for length in lengths:
             g = mha_gflops(batch=batch, length=length, d_model=d_model, heads=heads, device=device, repeats=repeats)
-            rows.append({"device": device.type, "T": length, "gflops": g, "fraction_of_matmul": g / ceilings[device.type]})
+            rows.append({"device": device.type, "T": length, **g,
+                         "fraction_of_matmul": g["gflops"] / ceilings[device.type]["gflops"]})
     paths = sweep(lambda T: SETUP.format(T=T), RUNS, (16,) if quick else (256, 1024, 2048), key="T",
-                  repeats=1 if quick else 2, reference="fast path")
-    return {"matmul_n": matmul_n, "matmul_gflops": ceilings, "rows": rows, "paths": paths}
+                  repeats=1 if quick else 2, reference="fast path", processes=1 if quick else 3)
+    return {"matmul_n": matmul_n, "matmul_gflops": ceilings, "batch": batch, "d_model": d_model, "heads": heads,
+            "repeats": repeats, "rows": rows, "paths": paths}
 
 
 def report(result: dict) -> str:
     n = result["matmul_n"]
-    gflops = markdown_table(
-        ["device", "T", "fast path GFLOP/s", f"matmul {n}^3 GFLOP/s", "fraction of matmul"],
-        [[r["device"], r["T"], r["gflops"], result["matmul_gflops"][r["device"]], f"{r['fraction_of_matmul']:.0%}"]
-         for r in result["rows"]])
+
+    def ceiling(device: str) -> str:  # older runs stored the median alone
+        value = result["matmul_gflops"][device]
+        return with_spread(value, "gflops") if isinstance(value, dict) else f"{value:,.3g}"
+
+    def ceiling_median(device: str) -> float:
+        value = result["matmul_gflops"][device]
+        return value["gflops"] if isinstance(value, dict) else value
+
+    gflops_table = markdown_table(
+        ["device", "T", "fast path GFLOP/s", f"matmul {n}^3 GFLOP/s", "fraction of matmul (medians)"],
+        [[r["device"], r["T"], with_spread(r, "gflops"), ceiling(r["device"]),
+          f"{r['gflops'] / ceiling_median(r['device']):.0%}"] for r in result["rows"]])
+    runs = f"median of {result['repeats']} runs after 3 warm-up runs" if "repeats" in result else "median of 5 runs"
     paths = sweep_table(result["paths"], key="T", reference="fast path")
-    return (f"MultiHeadAttention fast path, forward + backward, B = 16, d = 256, 8 heads, float32:\n\n{gflops}\n\n"
-            f"Teaching path vs fast path (B = 4, H = 4, d_head = 64, forward + backward, one CPU thread, each point "
-            f"in a fresh process):\n\n{paths}")
+    return (f"Settings: MultiHeadAttention's fast path, forward + backward, B = {result.get('batch', 16)}, "
+            f"d = {result.get('d_model', 256)}, {result.get('heads', 8)} heads, float32, torch's default threads, "
+            f"against a {n} x {n} float32 `torch.matmul` on the same device in the same run; {runs}. FLOPs count "
+            f"each multiply-add as 2: the four projections and the two attention products, backward as twice the "
+            f"forward. {spread_note(result['rows'], 'GFLOP/s', 'gflops')}\n\n{gflops_table}\n\n"
+            f"Teaching path (`al.attention`, weights materialised) vs fast path (`al.scaled_dot_product_attention`): "
+            f"B = 4, H = 4, d_head = 64, float32, forward + backward, one CPU thread. "
+            f"{sweep_settings(result['paths'])}{spread_note(result['paths'], 'ms, MiB')}\n\n{paths}")
 
 
 def targets(result: dict) -> list[dict]:

@@ -58,6 +58,23 @@ CASES = [
     (lambda: al.masked_softmax(torch.zeros(3, 4, device="meta"), torch.ones(4, dtype=torch.bool)), ValueError,
      ["mask is on cpu", "meta"]),
     (lambda: al.viz.heatmap(np.zeros((2, 3)), x_labels=["a", "b"]), ValueError, ["x_labels", "2", "3"]),
+    (lambda: al.rotary.rotate(torch.randn(4, 7)), ValueError, ["rotate()", "even", "(4, 7)"]),
+    (lambda: al.rotary.rotate(torch.randn(4, 8), torch.arange(5)), ValueError, ["rotate()", "positions", "(5,)"]),
+    (lambda: al.alibi.alibi_slopes(0), ValueError, ["alibi_slopes()", "num_heads"]),
+    (lambda: al.relative.CausalLM(10, positions="absolute", max_len=8), ValueError, ["CausalLM", "positions"]),
+    (lambda: al.relative.RelativeMultiHeadAttention(8, 2, max_len=8, clip=-1), ValueError, ["clip", "-1"]),
+    (lambda: al.local.local_mask_2d(4, 4, (2, 2), (1, 1), order="spiral"), ValueError, ["local_mask_2d", "order",
+                                                                                         "spiral"]),
+    (lambda: al.local.SuperResolutionTransformer(2, 4, attention="global"), ValueError, ["attention", "global"]),
+    (lambda: al.local_alignment.local_weights(torch.randn(2, 3, 5), torch.zeros(2, 4), 2), ValueError,
+     ["local_weights()", "positions", "(2, 3)", "(2, 4)"]),
+    (lambda: al.luong_decoder.LuongDecoder(10, 4, 8, 8, attention="local"), ValueError, ["LuongDecoder", "attention",
+                                                                                        "local"]),
+    (lambda: scores.Location(8, 4)(x, v), ValueError, ["Location()", "7 positions", "max_len=4"]),
+    (lambda: al.decoding.beam_search(lambda p: torch.zeros(len(p), 3), bos=0, eos=1, beam_size=2, max_len=2,
+                                     trace={}), TypeError, ["beam_search()", "trace", "list", "dict"]),
+    (lambda: al.hard_attention.sampled_forward(torch.nn.Linear(2, 2), None, None), TypeError,
+     ["sampled_forward()", "ShowAttendTell", "Linear"]),
 ]
 
 

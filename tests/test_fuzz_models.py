@@ -94,7 +94,7 @@ ALL_MODELS = {
     "LocalImageTransformer": lit,
     "RelativeMultiHeadAttention": lambda: relative.RelativeMultiHeadAttention(8, 2, 10),
     "CausalLM relative": causal_lm,
-    "CausalLM absolute": lambda: causal_lm("absolute"),
+    "CausalLM sinusoidal": lambda: causal_lm("sinusoidal"),
     "SequenceClassifier self-attention": lambda: classifier("self-attention"),
     "SequenceClassifier convolution": classifier,
     "AttentionTagger": lambda: al.AttentionTagger(10, 8),
@@ -250,10 +250,6 @@ IMAGE_CASES = {
                                        ["logits must have the shape of images (2, 5)"]),
     "ShowAttendTell 0-255": (lambda: caption_model()(torch.full((1, 3, 8, 8), 200.0), torch.tensor([[1]])),
                              ["images must hold colours in [0, 1]", "200"]),
-    "colour_texture_features channels": (lambda: vision.colour_texture_features(torch.rand(1, 4, 16, 16)),
-                                         ["(B, 3, H, W)", "(1, 4, 16, 16)"]),
-    "colour_texture_features smaller than a patch": (lambda: vision.colour_texture_features(torch.rand(1, 3, 4, 4)),
-                                                     ["two 8 x 8 patches", "(1, 3, 4, 4)"]),
 }
 
 
@@ -335,8 +331,6 @@ def test_a_loss_over_no_target_token_is_zero_not_nan():
 
 
 EMPTY_CASES = {
-    "colour_texture_features 1x1 grid": (lambda: vision.colour_texture_features(torch.rand(1, 3, 8, 8)),
-                                         "at least two 8 x 8 patches"),
     "doubly_stochastic_penalty no caption": (lambda: vision.doubly_stochastic_penalty(torch.rand(0, 3, 4)),
                                              "alpha holds no caption"),
     "independent_pixels_nll no image": (lambda: ar.independent_pixels_nll(torch.zeros(0, 1, 2, 2)),
@@ -456,8 +450,8 @@ BAD_CASES = [
     (lambda: s2s.AttentionDecoder(9, 4, 8, 8, d_attention=0), ValueError, "d_attention must be >= 1, got 0"),
     (lambda: s2s.Decoder(9, 0, 8, 8), ValueError, "Decoder(): d_embed must be >= 1, got 0"),
     (lambda: vision.ShowAttendTell(10, d_hidden=2.5), TypeError, "d_hidden must be an int, got float"),
-    (lambda: causal_lm("absolute").__class__(10, positions="absolute", max_len=6, d_model=9, num_heads=3), ValueError,
-     "CausalLM(): absolute (sinusoidal) positions need an even d_model, got 9"),
+    (lambda: causal_lm("sinusoidal").__class__(10, positions="sinusoidal", max_len=6, d_model=9, num_heads=3),
+     ValueError, "CausalLM(): sinusoidal positions need an even d_model, got 9"),
     (lambda: sl.SequenceClassifier("recurrent", 1, 10, 3, d=7), ValueError, "SequenceClassifier(): d must be even"),
     (lambda: sl.SequenceClassifier("lstm", 1, 10, 3), ValueError, "SequenceClassifier(): kind must be one of"),
     (lambda: ar.MADE(4, 8), TypeError, "hidden_sizes must be a list of ints, got int"),

@@ -5,6 +5,7 @@ Book: used by the experiments of most chapters, first in chapter 2 (notebooks/02
 
 from . import translation
 from .captions import Captions, shape_captions
+from .colour_pairs import ColourPairs, colour_pairs
 from .images import chelsea
 from .sequences import IGNORE, neighbour_difference, periodic_motifs
 from .sets import above_average_sets
@@ -12,6 +13,6 @@ from .shapes import is_rectangle, rectangles
 from .translation import Translation, Vocab, sentence_pairs, translation_task
 
 __all__ = [
-    "IGNORE", "Captions", "Translation", "Vocab", "above_average_sets", "chelsea", "is_rectangle",
+    "IGNORE", "Captions", "ColourPairs", "Translation", "Vocab", "above_average_sets", "chelsea", "colour_pairs", "is_rectangle",
     "neighbour_difference", "periodic_motifs", "rectangles", "sentence_pairs", "shape_captions", "translation", "translation_task",
 ]
