@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 TORCH_CPU_WHEELS ?= https://download.pytorch.org/whl/cpu/torch/
 PYTEST_ARGS ?=
 
-.PHONY: book test browser notebooks lab bench clean test-colab test-gpu cuda-present
+.PHONY: book book-ko i18n test browser notebooks lab bench clean test-colab test-gpu cuda-present
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/pip || { sh tools/check_prereqs.sh $(PYTHON) && $(PYTHON) -m venv $(VENV); }
@@ -19,10 +19,23 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install -r requirements.txt -e ".[pretrained]"
 	@touch $@
 
-## Build the rendered book from the committed notebook outputs into _build/html.
+## Build the rendered book from the committed notebook outputs: English into _build/html, Korean into _build/html/ko.
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
-	@echo "Book built: open _build/html/index.html"
+	@$(MAKE) --no-print-directory book-ko
+	@echo "Book built: open _build/html/index.html (English) or _build/html/ko/index.html (한국어)"
+
+## The Korean edition alone: the same sources with language ko (locale/ko/LC_MESSAGES/*.po), built in _build/ko and
+## copied to _build/html/ko/, beside the English edition that its language switch links to.
+book-ko: $(STAMP)
+	$(BIN)/python tools/i18n.py config _build/ko
+	$(BIN)/jupyter-book build . --config _build/ko/_config.yml --path-output _build/ko -W -n --keep-going
+	@rm -rf _build/html/ko && mkdir -p _build/html && cp -r _build/ko/_build/html _build/html/ko
+
+## After changing English prose: bring the Korean catalogues up to date (new messages empty, changed ones fuzzy with
+## the previous English), then list what is left to translate. CONTRIBUTING.md, "The Korean edition".
+i18n: $(STAMP)
+	$(BIN)/python tools/i18n.py update
 
 ## The browser for the browser test of the built book, driven by the playwright package: $ATTNLAB_BROWSER, else
 ## Debian's chromium, Google Chrome or Chromium in their usual places (tools/find_browser.py). Where there is none it

@@ -12,25 +12,54 @@ from _book import NOTEBOOKS, ROOT, config, toc_files
 
 @pytest.fixture(scope="module")
 def html(tmp_path_factory) -> Path:
+    """Both editions, as `make book` builds them: English in html/, Korean (language ko, the catalogues of
+    locale/ko/LC_MESSAGES) in html/ko/; each a strict build (-W -n)."""
+    import shutil
+
+    from tools import i18n
+
     out = tmp_path_factory.mktemp("book")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "--all", "-W", "-n", "--keep-going", "--path-output", str(out)],
-        capture_output=True, text=True, timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert "build succeeded" in result.stdout
+    korean = i18n.write_config(out / "ko-config")
+    for path_output, extra in ((out, []), (out / "ko", ["--config", str(korean)])):
+        result = subprocess.run(
+            [str(jupyter_book), "build", str(ROOT), "--all", "-W", "-n", "--keep-going", "--path-output",
+             str(path_output), *extra], capture_output=True, text=True, timeout=900,
+        )
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        assert "build succeeded" in result.stdout
+    shutil.copytree(out / "ko" / "_build" / "html", out / "_build" / "html" / "ko")
     return out / "_build" / "html"
 
 
+EDITIONS = ["", "ko/"]  # the English edition's root and the Korean one's, relative to html/
+
+
 def pages(html: Path) -> list[Path]:
-    return [html / f"{name}.html" for name in toc_files()]
+    return [html / edition / f"{name}.html" for edition in EDITIONS for name in toc_files()]
 
 
-def test_every_toc_entry_has_a_page_and_the_index_redirects(html):
+def test_every_toc_entry_has_a_page_in_both_editions_and_the_index_redirects(html):
     for page in pages(html):
         assert page.exists(), page
-    assert "book/intro.html" in (html / "index.html").read_text()
+    for edition in EDITIONS:
+        assert "book/intro.html" in (html / edition / "index.html").read_text()
+
+
+def test_every_page_links_to_its_twin_in_the_other_language(html):
+    """The language switch (book/_ext/language_switch.py) on every page of both editions leads to the same page in
+    the other language, and the Korean pages are Korean: lang="ko", the Korean title."""
+    from tools import i18n
+
+    for name in toc_files():
+        english, korean = html / f"{name}.html", html / "ko" / f"{name}.html"
+        for page, twin, label in ((english, korean, "한국어"), (korean, english, "English")):
+            text = page.read_text(encoding="utf-8")
+            switch = re.search(r'<p class="language-switch"><a [^>]*href="([^"]+)"[^>]*>([^<]+)</a>', text)
+            assert switch and switch.group(2) == label, f"{page.relative_to(html)}: no switch to {label}"
+            assert (page.parent / switch.group(1)).resolve() == twin.resolve(), (page, switch.group(1))
+        text = korean.read_text(encoding="utf-8")
+        assert '<html lang="ko"' in text and i18n.KO_TITLE in text, name
 
 
 def test_images_and_internal_links_resolve(html):
@@ -208,10 +237,11 @@ def disk(html, chromium):
 
 def search(page, root: str, query: str) -> None:
     """Open the book's search page for ``query`` and wait until Sphinx has finished (it adds the results one by one
-    on a timer and then writes "Search finished, found N page(s) ...")."""
+    on a timer and then writes "Search finished, found N page(s) ...", in the Korean edition "검색이 완료되었으며,
+    ...")."""
     page.goto(f"{root}search.html?q={query}", wait_until="load")
-    page.wait_for_function("() => (document.querySelector('#search-results .search-summary') || {}).innerText"
-                           "?.includes('Search finished')", timeout=30000)
+    page.wait_for_function("() => /Search finished|검색이 완료/.test((document.querySelector("
+                           "'#search-results .search-summary') || {}).innerText)", timeout=30000)
 
 
 def test_every_page_loads_in_a_browser_without_errors_or_broken_images(browser):
@@ -284,15 +314,29 @@ def ink(png: bytes) -> float:
     return sum(gray.histogram()[:128]) / (gray.width * gray.height)
 
 
-def test_every_page_from_disk_typesets_its_math_with_nothing_leaving_the_disk(disk, tmp_path):
-    """Opened from disk with the network blocked: every page loads with zero failed or outgoing requests, every
-    formula is typeset by the site's own MathJax (its output elements present, its fonts loaded, no raw \\( or \\[
-    left in the text) and visibly drawn (a screenshot of the first formula has ink; saved in the test's tmp_path)."""
+ENGLISH_LEFT = r"""() => [...document.querySelectorAll('main article :is(p, li, td, th, h1, h2, h3, dt)')]
+    .filter(e => !e.closest('.cell_output, .output, dl.py, .bibliography, .citation, .highlight, pre, .language-switch'))
+    .filter(e => !(e.closest('tr') && /[\uac00-\ud7a3]/.test(e.closest('tr').innerText)))  // bilingual tables
+    .filter(e => !e.closest('section[id^="attnlab-"]'))  // the API page's module sections: docstrings
+    .map(e => e.innerText.replace(/\s+/g, ' ').trim())
+    .filter(t => !/[\uac00-\ud7a3]/.test(t) && (t.match(/\b[A-Za-z]{3,}\b/g) || []).length >= 6)"""
+
+
+@pytest.mark.parametrize("edition", EDITIONS, ids=["english", "korean"])
+def test_every_page_from_disk_typesets_its_math_with_nothing_leaving_the_disk(disk, tmp_path, edition):
+    """Opened from disk with the network blocked, in both editions: every page loads with zero failed or outgoing
+    requests, every formula is typeset by the site's own MathJax (its output elements present, its fonts loaded, no
+    raw \\( or \\[ left in the text) and visibly drawn (a screenshot of the first formula has ink; saved in the
+    test's tmp_path). In the Korean edition, no paragraph, list item, table cell or heading of the text (outputs,
+    docstrings, the bibliography and the English column of bilingual tables aside) is left in English."""
     page, root, errors = disk
     with_math = 0
     for name in toc_files():
         errors.clear()
-        page.goto(f"{root}{name}.html", wait_until="load")
+        page.goto(f"{root}{edition}{name}.html", wait_until="load")
+        if edition:
+            english = page.evaluate(ENGLISH_LEFT)
+            assert not english, f"{edition}{name}: left in English: {english[:3]}"
         if page.locator(".math").count():
             page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
                                    timeout=30000)
@@ -308,7 +352,7 @@ def test_every_page_from_disk_typesets_its_math_with_nothing_leaving_the_disk(di
         formula = page.locator("div.math mjx-container").first if page.locator("div.math").count() else \
             page.locator("mjx-container").first
         formula.scroll_into_view_if_needed()
-        shot = formula.screenshot(path=str(tmp_path / f"{name.replace('/', '_')}.png"))
+        shot = formula.screenshot(path=str(tmp_path / f"{edition.strip('/')}{name.replace('/', '_')}.png"))
         box = formula.bounding_box()
         assert box and box["width"] > 5 and box["height"] > 5 and ink(shot) > 0.01, f"{name}: formula not drawn"
     assert with_math >= len(NOTEBOOKS), with_math
@@ -346,21 +390,29 @@ def korean_font_families() -> set[str] | None:
     return {family.strip() for line in listed.splitlines() for family in line.split(",") if family.strip()}
 
 
-def test_hangul_renders_in_a_real_font(browser, html):
-    """Every element with Korean text (the glossary boxes, chapter 4's sentences, ...) is drawn in a font that has
-    Hangul, not as empty boxes: chromium's own report of the fonts it used (CSS.getPlatformFontsForNode). `make
-    test` installs one where fontconfig has none (Debian's fonts-noto-cjk)."""
+@pytest.mark.parametrize("edition", EDITIONS, ids=["english", "korean"])
+def test_hangul_renders_in_a_real_font(browser, html, edition):
+    """Every element with Korean text (the glossary boxes, chapter 4's sentences, the whole Korean edition) is drawn
+    in a font that has Hangul, not as empty boxes: chromium's own report of the fonts it used
+    (CSS.getPlatformFontsForNode), for up to 20 elements of each page. In the Korean edition, where every page is
+    Korean and all share one stylesheet, a sample: the intro, the glossary and every third chapter. `make test`
+    installs a font where fontconfig has none (Debian's fonts-noto-cjk)."""
     page, base, _ = browser
+    html, base = html / edition, base + edition
+    names = toc_files() if not edition else [n for i, n in enumerate(toc_files())
+                                             if n in ("book/intro", "book/glossary") or (n.startswith("notebooks/")
+                                                                                         and i % 3 == 1)]
     korean = korean_font_families()
     assert korean is None or korean, ("no font with Hangul installed: apt-get install fonts-noto-cjk "
                                       "(`make test` does it)")
     checked = 0
-    for name in toc_files():
-        if not HANGUL.search((html / f"{name}.html").read_text(encoding="utf-8")):
+    for name in names:
+        text = re.sub(r'<p class="language-switch">.*?</p>', "", (html / f"{name}.html").read_text(encoding="utf-8"))
+        if not HANGUL.search(text):
             continue
         page.goto(f"{base}{name}.html", wait_until="load")
         marked = page.evaluate("""() => {
-            const found = [...document.querySelectorAll('main :is(p, td, th, li, span, h1, h2)')]
+            const found = [...document.querySelectorAll('main :is(p, td, th, li, span)')]
                 .filter(e => /[\uac00-\ud7a3]/.test([...e.childNodes].filter(n => n.nodeType === 3)
                                                      .map(n => n.textContent).join('')));
             found.forEach(e => e.setAttribute('data-hangul', ''));
@@ -373,7 +425,8 @@ def test_hangul_renders_in_a_real_font(browser, html):
         document = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
         latin = {f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": cdp.send(
             "DOM.querySelector", {"nodeId": document, "selector": "main h1"})["nodeId"]})["fonts"]}
-        for node in cdp.send("DOM.querySelectorAll", {"nodeId": document, "selector": "[data-hangul]"})["nodeIds"][:20]:
+        for node in cdp.send("DOM.querySelectorAll", {"nodeId": document,
+                                                      "selector": "[data-hangul]"})["nodeIds"][:20]:
             used = {f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]}
             text = cdp.send("DOM.getOuterHTML", {"nodeId": node})["outerHTML"][:80]
             # With fontconfig: a family it lists for Korean. Elsewhere: a family besides the one of Latin headings
@@ -382,3 +435,49 @@ def test_hangul_renders_in_a_real_font(browser, html):
             checked += 1
         cdp.detach()
     assert checked >= 10, checked
+
+
+# ---- The Korean edition in the browser: the switch, and search that finds Korean words with their particles ----
+
+def test_the_language_switch_leads_both_ways_in_the_browser(browser):
+    page, base, errors = browser
+    errors.clear()
+    page.goto(f"{base}notebooks/07_scaled_dot_product_attention.html", wait_until="load")
+    page.click("p.language-switch a")
+    page.wait_for_load_state("load")
+    assert page.url == f"{base}ko/notebooks/07_scaled_dot_product_attention.html"
+    assert page.evaluate("document.documentElement.lang") == "ko"
+    page.click("p.language-switch a")
+    page.wait_for_load_state("load")
+    assert page.url == f"{base}notebooks/07_scaled_dot_product_attention.html"
+    assert not errors, errors
+
+
+def results(page) -> list[str]:
+    return page.eval_on_selector_all("#search-results li a", "links => links.map(a => a.href)")
+
+
+def test_korean_search_finds_words_whatever_particle_follows(browser):
+    """book/_ext/korean_search.py: the query's words lose one particle as the index's did, in the same way (the
+    JavaScript stemmer agrees with the Python one), so 어텐션을 finds what 어텐션 finds, and a glossary term finds
+    the glossary and the chapters that use it."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        import korean_search
+    finally:
+        sys.path.remove(str(ROOT / "book" / "_ext"))
+    page, base, errors = browser
+    words = ["어텐션", "어텐션은", "어텐션에서는", "쿼리를", "키는", "길이", "softmax를", "attentions", "트랜스포머의"]
+    search(page, base + "ko/", "어텐션")
+    python = korean_search.SearchKorean({})
+    assert page.evaluate("words => words.map(w => new Stemmer().stemWord(w))", words) == [python.stem(w)
+                                                                                         for w in words]
+    found = {}
+    for query in ("어텐션", "어텐션을", "쿼리를", "셀프 어텐션은", "트랜스포머의"):
+        search(page, base + "ko/", query)
+        found[query] = results(page)
+    assert sorted(found["어텐션"]) == sorted(found["어텐션을"]) and len(found["어텐션"]) >= 15
+    for query in ("쿼리를", "셀프 어텐션은", "트랜스포머의"):
+        assert f"{base}ko/book/glossary.html" in [url.split("?")[0] for url in found[query]], query
+        assert sum("/ko/notebooks/" in url for url in found[query]) >= 3, (query, found[query])
+    assert not errors, errors

@@ -551,6 +551,55 @@ def test_the_report_shows_the_case_expected_got_and_hint(capsys):
     assert out[-1].startswith("  hint: the mask is inverted")
 
 
+# ---- the Korean reports (set_language("ko"), for the book's Korean edition) ----
+
+@pytest.fixture
+def korean():
+    from attnlab.exercises import _harness
+    _harness.MISSING.clear()
+    al.exercises.set_language("ko")
+    yield _harness
+    al.exercises.set_language("en")
+
+
+def test_every_text_of_every_checker_has_its_korean(korean, capsys):
+    """Each checker, run once in Korean, looks up every group name, group hint and mistake hint it has; and every
+    phrase of the harness (each ``say("...")`` of _harness.py) is in the Korean table."""
+    import ast
+    import inspect
+
+    from attnlab.exercises._ko import KO
+    for name in sorted(CHECKERS):
+        CHECKERS[name](SOLUTIONS[name])
+    phrases = {node.args[0].value for node in ast.walk(ast.parse(inspect.getsource(korean)))
+               if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "say"
+               and node.args and isinstance(node.args[0], ast.Constant)}
+    assert len(phrases) >= 15
+    assert sorted(korean.MISSING | (phrases - set(KO))) == []
+    for english, text in KO.items():  # the same placeholders, and Korean in every translation
+        assert re.findall(r"\{\w+", english) == re.findall(r"\{\w+", text), english
+        assert re.search("[\uac00-\ud7a3]", text), english
+
+
+def test_a_korean_report_gives_the_hint_in_korean(korean, capsys):
+    from attnlab.exercises._ko import KO
+    inverted = lambda nq, nk: ~S["check_causal_mask"](nq, nk)  # noqa: E731
+    al.exercises.set_language("en")
+    assert al.exercises.check_causal_mask(inverted) is False
+    english_hint = capsys.readouterr().out.splitlines()[-1].removeprefix("  hint: ")
+    al.exercises.set_language("ko")
+    assert al.exercises.check_causal_mask(inverted) is False
+    out = capsys.readouterr().out.splitlines()
+    hint = KO[english_hint]
+    assert out[0] == f"✗ {KO['square masks']}: 3 queries, 3 keys"
+    assert out[3].startswith("  기대한 값: 모양 (3, 3), bool 텐서")
+    assert out[-1] == f"  힌트: {hint}"
+    assert CHECKERS["check_causal_mask"](stub("check_causal_mask")) is False
+    assert "아직 시도하지 않았습니다" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="language must be one of"):
+        al.exercises.set_language("fr")
+
+
 # ---- the chapters' exercise cells (checked where they have been inserted) ----
 
 SOLUTION = re.compile(r":::\{admonition\} Solution\n:class: dropdown\n```python\n(.*?)```\n:::", re.DOTALL)

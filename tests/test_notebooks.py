@@ -77,3 +77,12 @@ def test_no_live_widget_state_is_committed(path):
     """Live widgets are hidden in the book; their saved state (images included) would only bloat every page and
     pull a widget manager from a CDN. `make notebooks` does not store it."""
     assert "widgets" not in load(path)["metadata"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_control_characters_in_the_text(path):
+    """A LaTeX command written into a notebook through a non-raw Python string loses its backslash: ``\\beta`` becomes a
+    backspace and ``eta``, and the formula renders wrong without any warning. No cell may hold a control character."""
+    for index, cell in enumerate(load(path)["cells"]):
+        found = re.findall(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", source(cell))
+        assert not found, f"cell {index}: control characters {found} (a lost backslash?)"

@@ -8,7 +8,9 @@ the reader's device where the function takes tensors. It returns True and prints
 passes; at the first failure it returns False and prints the case, what was expected, what came back and a hint
 that names the likely mistake (found by comparing with the answers of typical mistakes) without giving the
 solution. It never raises because of the reader's code: a stub reports "not attempted yet", any other exception is
-reported with the case that caused it. ``EXERCISES`` lists every exercise, chapter by chapter.
+reported with the case that caused it. ``EXERCISES`` lists every exercise, chapter by chapter. ``set_language("ko")``
+switches the reports to Korean (the hints, the names of the groups of cases and the harness's phrases), for readers of
+the book's Korean edition.
 
 Book: used by every chapter (no chapter of its own).
 """
@@ -16,6 +18,8 @@ Book: used by every chapter (no chapter of its own).
 from __future__ import annotations
 
 from typing import NamedTuple
+
+from . import _harness
 
 from .additive_attention import check_additive_score, check_bahdanau_context
 from .alignment_scores import check_concat_score, check_general_score
@@ -85,4 +89,14 @@ EXERCISES: list[Exercise] = [
     Exercise(18, "Head importance by ablation", "check_head_importance"),
 ]
 
-__all__ = ["EXERCISES", "Exercise", *sorted(exercise.checker for exercise in EXERCISES)]
+LANGUAGES = ("en", "ko")
+
+
+def set_language(language: str) -> None:
+    """The language of every checker's report from now on: ``"en"`` (the default) or ``"ko"`` (Korean)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"set_language(): language must be one of {LANGUAGES}, got {language!r}")
+    _harness.LANGUAGE = language
+
+
+__all__ = ["EXERCISES", "Exercise", "set_language", *sorted(exercise.checker for exercise in EXERCISES)]

@@ -23,6 +23,23 @@ from ..device import get_device
 
 NOT_ATTEMPTED = "not attempted yet"
 
+#: The language of the reports, "en" or "ko" (``attnlab.exercises.set_language``); the Korean texts are in ``_ko.py``.
+LANGUAGE = "en"
+#: English texts a Korean report asked for that ``_ko.KO`` lacks (tests/test_exercises.py keeps it empty).
+MISSING: set[str] = set()
+
+
+def say(text: str, **values: Any) -> str:
+    """``text`` in the report's language (hints, group names, the harness's own phrases), ``values`` filled in."""
+    if LANGUAGE == "ko":
+        from ._ko import KO
+
+        if text in KO:
+            text = KO[text]
+        else:
+            MISSING.add(text)
+    return text.format(**values) if values else text
+
 
 @dataclass
 class Mistake:
@@ -72,10 +89,14 @@ def positional(solution: Callable, case: Case) -> Any:
 
 def run(name: str, solution: Callable, groups: Sequence[Group]) -> bool:
     """Check ``solution`` on every group; print the report; ``True`` when every case passes."""
+    if LANGUAGE != "en":  # look every text up at once, so that a missing translation is found on the first run
+        for group in groups:
+            say(group.name), say(group.hint), [say(m.hint) for case in group.cases for m in case.mistakes]
     for group in groups:
         if not all(_passes(name, solution, group, case) for case in group.cases):
             return False
-        print(f"✓ {group.name} ({len(group.cases)} case{'s' * (len(group.cases) > 1)})")
+        n = len(group.cases)
+        print(say("✓ {name} ({n} cases)" if n > 1 else "✓ {name} (1 case)", name=say(group.name), n=n))
     return True
 
 
@@ -84,28 +105,30 @@ def _passes(name: str, solution: Callable, group: Group, case: Case) -> bool:
     try:
         got = (group.call or positional)(solution, case)
     except NotImplementedError:
-        print(f"{name}: {NOT_ATTEMPTED} (the stub still raises NotImplementedError)")
+        print(say("{name}: not attempted yet (the stub still raises NotImplementedError)", name=name))
         return False
     except Exception as error:  # noqa: BLE001 -- the reader's bug is reported, not raised
-        _report(group, case, f"your code raised {type(error).__name__}: {error}", group.hint)
+        _report(group, case, say("your code raised {kind}: {error}", kind=type(error).__name__, error=error),
+                group.hint)
         return False
     try:
         reason = differs(case.expected, got, case.atol)
     except Exception as error:  # noqa: BLE001 -- an answer too strange to compare is a wrong answer
-        reason = f"it could not be compared: {type(error).__name__}: {error}"
+        reason = say("it could not be compared: {kind}: {error}", kind=type(error).__name__, error=error)
     if reason is None:
         return True
     hint = next((m.hint for m in case.mistakes if m.made(got, case.atol)), group.hint)
-    _report(group, case, f"expected: {show(case.expected)}\n  got:      {show(got)}\n  ({reason})", hint)
+    _report(group, case, say("expected: {expected}\n  got:      {got}\n  ({reason})", expected=show(case.expected),
+                             got=show(got), reason=reason), hint)
     return False
 
 
 def _report(group: Group, case: Case, what: str, hint: str) -> None:
-    print(f"✗ {group.name}: {case.label}")
+    print(f"✗ {say(group.name)}: {case.label}")
     for key, value in case.inputs.items():
         print(f"  {key} = {show(value)}")
     print(f"  {what}")
-    print(f"  hint: {hint}")
+    print(say("  hint: {hint}", hint=say(hint)))
 
 
 def differs(expected: Any, got: Any, atol: float) -> str | None:
@@ -113,52 +136,52 @@ def differs(expected: Any, got: Any, atol: float) -> str | None:
     if isinstance(expected, torch.Tensor):
         return _tensor_differs(expected, got, atol)
     if isinstance(expected, bool):
-        return None if isinstance(got, bool) and got == expected else f"expected the bool {expected}"
+        return None if isinstance(got, bool) and got == expected else say("expected the bool {value}", value=expected)
     if isinstance(expected, (int, float)):
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = got.item()
         if isinstance(got, bool) or not isinstance(got, numbers.Real):
-            return f"expected a number, got {type(got).__name__}"
-        return None if math.isclose(got, expected, rel_tol=1e-5, abs_tol=atol) else "a different number"
+            return say("expected a number, got {kind}", kind=type(got).__name__)
+        return None if math.isclose(got, expected, rel_tol=1e-5, abs_tol=atol) else say("a different number")
     if isinstance(expected, (list, tuple)):
         if not isinstance(got, (list, tuple)) or len(got) != len(expected):
-            return f"expected a {type(expected).__name__} of {len(expected)} items"
+            return say("expected a {kind} of {n} items", kind=type(expected).__name__, n=len(expected))
         for i, (e, g) in enumerate(zip(expected, got)):
             reason = differs(e, g, atol)
             if reason is not None:
-                return f"item {i}: {reason}"
+                return say("item {i}: {reason}", i=i, reason=reason)
         return None
-    return None if got == expected else "a different value"
+    return None if got == expected else say("a different value")
 
 
 def _tensor_differs(expected: torch.Tensor, got: Any, atol: float) -> str | None:
     if not isinstance(got, torch.Tensor):
-        return f"expected a tensor, got {type(got).__name__}"
+        return say("expected a tensor, got {kind}", kind=type(got).__name__)
     if got.shape != expected.shape:
-        return f"expected shape {tuple(expected.shape)}, got shape {tuple(got.shape)}"
+        return say("expected shape {expected}, got shape {got}", expected=tuple(expected.shape), got=tuple(got.shape))
     if expected.dtype == torch.bool:
         if got.dtype != torch.bool:
-            return f"expected a bool tensor (True = may attend), got dtype {got.dtype}"
-        return None if torch.equal(got.cpu(), expected.cpu()) else "different entries"
+            return say("expected a bool tensor (True = may attend), got dtype {dtype}", dtype=got.dtype)
+        return None if torch.equal(got.cpu(), expected.cpu()) else say("different entries")
     got, expected = got.detach().cpu().double(), expected.detach().cpu().double()
     if torch.isnan(got).any() and not torch.isnan(expected).any():
-        return "your result contains NaN"
+        return say("your result contains NaN")
     if torch.allclose(got, expected, rtol=1e-4, atol=atol, equal_nan=True):
         return None
-    return f"largest difference {(got - expected).abs().nan_to_num(math.inf).max().item():.3g}"
+    return say("largest difference {value:.3g}", value=(got - expected).abs().nan_to_num(math.inf).max().item())
 
 
 def show(x: Any) -> str:
     """A short, readable form of a value for the report: small tensors in full, large ones by shape."""
     if isinstance(x, torch.Tensor):
-        head = f"tensor of shape {tuple(x.shape)}, {str(x.dtype).removeprefix('torch.')}"
+        head = say("tensor of shape {shape}, {dtype}", shape=tuple(x.shape), dtype=str(x.dtype).removeprefix("torch."))
         if x.numel() > 36:
             return head
         values = x.detach().cpu()
         values = values.int() if values.dtype == torch.bool else values.double().round(decimals=4)
         return f"{head}: {values.tolist()}"
     if isinstance(x, nn.Module):
-        return f"a {type(x).__name__} module"
+        return say("a {kind} module", kind=type(x).__name__)
     if isinstance(x, (list, tuple)) and any(isinstance(item, torch.Tensor) for item in x):
         return "(" + ", ".join(show(item) for item in x) + ")"
     text = repr(x)
