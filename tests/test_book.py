@@ -467,8 +467,10 @@ def test_korean_search_finds_words_whatever_particle_follows(browser):
     finally:
         sys.path.remove(str(ROOT / "book" / "_ext"))
     page, base, errors = browser
+    errors.clear()
     words = ["어텐션", "어텐션은", "어텐션에서는", "쿼리를", "키는", "길이", "softmax를", "attentions", "트랜스포머의"]
     search(page, base + "ko/", "어텐션")
+    page.wait_for_load_state("networkidle")
     python = korean_search.SearchKorean({})
     assert page.evaluate("words => words.map(w => new Stemmer().stemWord(w))", words) == [python.stem(w)
                                                                                          for w in words]
@@ -476,6 +478,7 @@ def test_korean_search_finds_words_whatever_particle_follows(browser):
     for query in ("어텐션", "어텐션을", "쿼리를", "셀프 어텐션은", "트랜스포머의"):
         search(page, base + "ko/", query)
         found[query] = results(page)
+        page.wait_for_load_state("networkidle")  # the excerpts of the results, fetched page by page
     assert sorted(found["어텐션"]) == sorted(found["어텐션을"]) and len(found["어텐션"]) >= 15
     for query in ("쿼리를", "셀프 어텐션은", "트랜스포머의"):
         assert f"{base}ko/book/glossary.html" in [url.split("?")[0] for url in found[query]], query

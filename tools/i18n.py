@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import denormalize, read_po, write_po
+from babel.messages.pofile import denormalize, read_po, unescape, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "locale" / "ko" / "LC_MESSAGES"
@@ -159,13 +159,14 @@ def read_catalogue(path: Path) -> Catalog:
 
 
 def _previous_ids(text: str) -> dict[str, str]:
-    """The previous English (``#| msgid``) of each fuzzy message, which Babel writes but does not read back."""
+    """The previous English (``#| msgid``) of each fuzzy message, which Babel writes (as a comment wrapped at spaces)
+    but does not read back."""
     found, lines = {}, text.splitlines()
     for i, line in enumerate(lines):
         if not line.startswith("#| msgid "):
             continue
         j, previous = i + 1, [line.removeprefix("#| msgid ")]
-        while j < len(lines) and lines[j].startswith('#| "'):
+        while j < len(lines) and lines[j].startswith("#| ") and not lines[j].startswith("#| msgctxt"):
             previous.append(lines[j].removeprefix("#| "))
             j += 1
         while j < len(lines) and lines[j].startswith("#"):
@@ -176,7 +177,7 @@ def _previous_ids(text: str) -> dict[str, str]:
             while j < len(lines) and lines[j].startswith('"'):
                 current.append(lines[j])
                 j += 1
-            found[denormalize("\n".join(current))] = denormalize("\n".join(previous))
+            found[denormalize("\n".join(current))] = unescape(" ".join(previous))
     return found
 
 

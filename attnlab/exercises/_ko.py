@@ -16,15 +16,15 @@ KO: dict[str, str] = {
     "expected: {expected}\n  got:      {got}\n  ({reason})": "기대한 값: {expected}\n  받은 값:   {got}\n  ({reason})",
     "  hint: {hint}": "  힌트: {hint}",
     "expected the bool {value}": "bool 값 {value}를 기대했습니다",
-    "expected a number, got {kind}": "수를 기대했지만 {kind}를 받았습니다",
+    "expected a number, got {kind}": "수를 기대했지만 받은 것은 {kind}입니다",
     "a different number": "다른 수입니다",
     "expected a {kind} of {n} items": "{kind}(항목 {n}개)를 기대했습니다",
     "item {i}: {reason}": "항목 {i}: {reason}",
     "a different value": "다른 값입니다",
-    "expected a tensor, got {kind}": "텐서를 기대했지만 {kind}를 받았습니다",
-    "expected shape {expected}, got shape {got}": "모양 {expected}를 기대했지만 모양 {got}를 받았습니다",
+    "expected a tensor, got {kind}": "텐서를 기대했지만 받은 것은 {kind}입니다",
+    "expected shape {expected}, got shape {got}": "기대한 모양은 {expected}인데, 받은 모양은 {got}입니다",
     "expected a bool tensor (True = may attend), got dtype {dtype}":
-        "bool 텐서(True = 어텐션 가능)를 기대했지만 dtype {dtype}를 받았습니다",
+        "bool 텐서(True = 어텐션 가능)를 기대했지만 받은 텐서의 dtype은 {dtype}입니다",
     "different entries": "항목이 다릅니다",
     "your result contains NaN": "결과에 NaN이 있습니다",
     "largest difference {value:.3g}": "가장 큰 차이 {value:.3g}",
@@ -323,12 +323,12 @@ KO: dict[str, str] = {
     "pad the zero column on the left, before distance -(L - 1)": "0인 열은 왼쪽, 즉 거리 -(L - 1)의 앞에 덧대세요",
     "after the reshape to (L + 1, L), drop the first row": "(L + 1, L)로 reshape한 뒤에는 첫 행을 버리세요",
     "this is the relative logits unchanged: the skew moves row i left by L - 1 - i":
-        "상대 로짓이 바뀌지 않은 그대로입니다. 스큐는 행 i를 왼쪽으로 L - 1 - i만큼 옮깁니다",
+        "상대 로짓이 바뀌지 않은 그대로입니다. 스큐잉은 행 i를 왼쪽으로 L - 1 - i만큼 옮깁니다",
     "heads and lengths": "헤드와 길이",
     "slopes 2^(-8 (h + 1) / H); bias = -slope * (i - j), -inf above the diagonal":
         "기울기는 2^(-8 (h + 1) / H), 편향은 bias = -slope * (i - j)이며, 대각선 위는 -inf입니다",
     "the bias penalises distance: it must be <= 0 on and below the diagonal":
-        "편향은 거리에 벌점을 줍니다. 대각선과 그 아래에서 <= 0이어야 합니다",
+        "편향은 거리에 패널티를 줍니다. 대각선과 그 아래에서 <= 0이어야 합니다",
     "future keys (j > i) must be -inf, so that the bias is also the causal mask":
         "미래의 키(j > i)는 -inf여야 합니다. 그래야 편향이 인과 마스크 역할도 합니다",
     "head 0 gets the largest slope, 2^(-8/H); the slopes then shrink geometrically":
@@ -352,5 +352,5 @@ KO: dict[str, str] = {
     "importance is the loss with the head off minus the loss with every head on":
         "중요도는 그 헤드를 끈 손실에서 모든 헤드를 켠 손실을 뺀 값입니다",
     "switch the previous head back on: each ablation starts from all ones":
-        "앞 헤드를 다시 켜세요. 헤드를 끄는 실험은 매번 모두 1인 마스크에서 시작합니다",
+        "방금 끈 헤드를 다시 켜세요. 제거 실험은 매번 모두 1인 마스크에서 시작합니다",
 }
