@@ -145,6 +145,8 @@ def test_update_keeps_translations_marks_changes_fuzzy_and_fills_what_has_no_pro
     assert catalogue[GOOD[0]].string == GOOD[1] and not catalogue[GOOD[0]].fuzzy
     changed = catalogue["The old sentence about the key."]
     assert changed.fuzzy and changed.previous_id == ["The old sentence about a key."]
+    assert changed.user_comments == []  # Babel would read the "#| msgid" lines back as comments
+    assert "fuzzy -- the English was: The old sentence about a key." in i18n.export(i18n.LOCALE / "notebooks" / "01_x.po")
     assert catalogue["`x` = $3$"].string == "`x` = $3$"  # nothing to translate
     assert not catalogue["Docs."].string
     assert catalogue.get("From a docstring.") is None  # docstrings stay English

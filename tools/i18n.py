@@ -13,8 +13,8 @@ with ``language: ko`` (``make book``) puts the Korean text in place of the Engli
 
 ``make i18n`` runs ``update`` then ``check``. ``update`` keeps every existing translation: a message whose English
 changed comes back *fuzzy*, with the previous English (``#| msgid``) above the old Korean, so the translator sees
-what changed; a message that disappeared becomes obsolete (``#~``) and is dropped at the next update. Messages with no
-prose (numbers, code, math, links only) are filled with themselves. Docstrings, which the API page shows through
+what changed; a message that disappeared leaves the catalogue (git keeps its history). Messages with no prose
+(numbers, code, math, links only) are filled with themselves. Docstrings, which the API page shows through
 autodoc, stay English as the code does (CONTRIBUTING.md, "The Korean edition") and are not in the catalogues.
 
 ``check`` is what ``tests/test_i18n.py`` asserts; each problem names the catalogue and the message, so that a
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -152,6 +151,8 @@ def po_path(docname: str) -> Path:
 def read_catalogue(path: Path) -> Catalog:
     with path.open("rb") as f:
         catalogue = read_po(f, locale="ko")
+    for message in catalogue:  # Babel reads the "#| msgid" lines of a fuzzy message as translator comments
+        message.user_comments = [c for c in message.user_comments if not c.startswith("|")]
     for message_id, previous in _previous_ids(path.read_text(encoding="utf-8")).items():
         if message_id in catalogue:
             catalogue[message_id].previous_id = [previous]
