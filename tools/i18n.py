@@ -151,8 +151,16 @@ def po_path(docname: str) -> Path:
 def read_catalogue(path: Path) -> Catalog:
     with path.open("rb") as f:
         catalogue = read_po(f, locale="ko")
-    for message in catalogue:  # Babel reads the "#| msgid" lines of a fuzzy message as translator comments
-        message.user_comments = [c for c in message.user_comments if not c.startswith("|")]
+    for message in catalogue:
+        # Babel reads the "#| msgid" lines of a fuzzy message as translator comments, and a long comment, which it
+        # wrote wrapped, as several: drop the former, join the latter back onto the note they continue.
+        notes: list[str] = []
+        for line in (c for c in message.user_comments if not c.startswith("|")):
+            if notes and not line.startswith(("keep:", "not-term:")):
+                notes[-1] += " " + line
+            else:
+                notes.append(line)
+        message.user_comments = notes
     for message_id, previous in _previous_ids(path.read_text(encoding="utf-8")).items():
         if message_id in catalogue:
             catalogue[message_id].previous_id = [previous]
