@@ -164,6 +164,9 @@ def test_export_and_import_round_trip(locale, tmp_path):
     assert catalogue[GOOD[0]].string == GOOD[1]
     assert catalogue["The key to it."].user_comments == ["not-term: key (everyday sense)"]
     assert i18n.export(path).count("@@@ 1 -> not-term: key (everyday sense)\n그것의 요점입니다.") == 1
+    long_note = "keep: " + "a reason long enough that Babel wraps it over several comment lines " * 3
+    assert i18n.import_(path, f"@@@ 1 -> {long_note.strip()}\n") == 1
+    assert i18n.read_catalogue(path)["The key to it."].user_comments == [long_note.strip()]
 
 
 def test_prose_math_blocks_and_parts():
