@@ -244,20 +244,6 @@ def search(page, root: str, query: str) -> None:
                            "'#search-results .search-summary') || {}).innerText)", timeout=30000)
 
 
-def test_every_page_loads_in_a_browser_without_errors_or_broken_images(browser):
-    page, base, errors = browser
-    for name in toc_files():
-        errors.clear()
-        page.goto(f"{base}{name}.html", wait_until="load")
-        # MathJax asks for its fonts after "load": wait until every request of this page has finished, so that
-        # none is cut off by the next navigation (an aborted request is not a broken file, but it would be counted)
-        page.wait_for_load_state("networkidle")
-        broken = page.eval_on_selector_all("img", "imgs => imgs.filter(i => !i.complete || i.naturalWidth === 0)"
-                                                  ".map(i => i.src.slice(0, 80))")
-        assert not broken, f"{name}: broken images {broken}"
-        assert not errors, f"{name}: {errors}"
-
-
 def test_search_finds_pages(browser):
     page, base, _ = browser
     search(page, base, "attention")
@@ -325,7 +311,7 @@ ENGLISH_LEFT = r"""() => [...document.querySelectorAll('main article :is(p, li, 
 @pytest.mark.parametrize("edition", EDITIONS, ids=["english", "korean"])
 def test_every_page_from_disk_typesets_its_math_with_nothing_leaving_the_disk(disk, tmp_path, edition):
     """Opened from disk with the network blocked, in both editions: every page loads with zero failed or outgoing
-    requests, every formula is typeset by the site's own MathJax (its output elements present, its fonts loaded, no
+    requests and no broken image, every formula is typeset by the site's own MathJax (its output elements present, its fonts loaded, no
     raw \\( or \\[ left in the text) and visibly drawn (a screenshot of the first formula has ink; saved in the
     test's tmp_path). In the Korean edition, no paragraph, list item, table cell or heading of the text (outputs,
     docstrings, the bibliography and the English column of bilingual tables aside) is left in English."""
@@ -343,6 +329,9 @@ def test_every_page_from_disk_typesets_its_math_with_nothing_leaving_the_disk(di
             page.evaluate("() => MathJax.startup.promise")
         state = page.evaluate(TYPESET)
         assert not errors, f"{name}: {errors}"
+        broken = page.eval_on_selector_all("img", "imgs => imgs.filter(i => !i.complete || i.naturalWidth === 0)"
+                                                  ".map(i => i.src.slice(0, 80))")
+        assert not broken, f"{name}: broken images {broken}"
         assert not state["raw"], f"{name}: raw LaTeX left in the page: {state['raw']}"
         if not state["math"]:
             continue
