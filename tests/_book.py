@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def extension(name: str) -> ModuleType:
+    """One of the book's own Sphinx extensions (book/_ext/<name>.py), imported for testing without a build."""
+    folder = str(ROOT / "book" / "_ext")
+    sys.path.insert(0, folder)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(folder)
 
 
 def load(path: Path) -> dict:

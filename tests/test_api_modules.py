@@ -6,13 +6,9 @@ import sys
 import pytest
 
 import attnlab
-from _book import NOTEBOOKS, ROOT
+from _book import NOTEBOOKS, ROOT, extension
 
-sys.path.insert(0, str(ROOT / "book" / "_ext"))
-try:
-    import api_modules
-finally:
-    sys.path.remove(str(ROOT / "book" / "_ext"))
+api_modules = extension("api_modules")
 
 
 def modules_on_disk() -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from _book import NOTEBOOKS, ROOT, config, toc_files
+from _book import NOTEBOOKS, ROOT, config, extension, toc_files
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +130,7 @@ def test_api_reference_documents_every_public_module_from_its_docstrings(html):
 def test_no_page_loads_anything_from_outside_the_site(html):
     """MathJax is served from the site (book/_ext/offline.py: sphinx-mathjax-offline's copy), the widget twins' CDN
     stylesheet is dropped: no script, stylesheet, font, image or frame of any page comes from a CDN."""
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
-    try:
-        import offline
-    finally:
-        sys.path.remove(str(ROOT / "book" / "_ext"))
+    offline = extension("offline")
     assert offline.external_loads('<script src="https://cdn.x/a.js"></script><link href="//c/f.css" rel="stylesheet">'
                                   '<a href="https://colab.research.google.com/x">Colab</a>') == [
         "https://cdn.x/a.js", "//c/f.css"]  # links are not loads
@@ -452,11 +448,7 @@ def test_korean_search_finds_words_whatever_particle_follows(browser):
     """book/_ext/korean_search.py: the query's words lose one particle as the index's did, in the same way (the
     JavaScript stemmer agrees with the Python one), so 어텐션을 finds what 어텐션 finds, and a glossary term finds
     the glossary and the chapters that use it."""
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
-    try:
-        import korean_search
-    finally:
-        sys.path.remove(str(ROOT / "book" / "_ext"))
+    korean_search = extension("korean_search")
     page, base, errors = browser
     page.wait_for_load_state("networkidle")  # nothing of the previous test's page left to cut off
     errors.clear()

@@ -8,14 +8,13 @@ configuration, the glossary as one vocabulary and the Korean search's particle r
 
 from __future__ import annotations
 
-import sys
 import textwrap
 
 import pytest
 import yaml
 from babel.messages.catalog import Catalog
 
-from _book import ROOT, toc_files
+from _book import ROOT, extension, toc_files
 from tools import i18n
 
 def test_every_page_is_translated_completely_and_currently(tmp_path):
@@ -187,7 +186,6 @@ def test_the_korean_configuration(tmp_path):
 
 def test_the_glossary_gives_each_english_term_one_korean_rendering_and_no_two_concepts_share_one():
     """One vocabulary: a Korean rendering names one concept (rows sharing one are synonyms, "Same as ...")."""
-    sys.path.insert(0, str(ROOT / "tests"))
     from test_glossary import GLOSSARY, parse_glossary
 
     rows = parse_glossary(GLOSSARY.read_text(encoding="utf-8"))
@@ -204,11 +202,7 @@ def test_the_glossary_gives_each_english_term_one_korean_rendering_and_no_two_co
 # ---- the Korean search (book/_ext/korean_search.py) ----
 
 def test_the_korean_search_strips_one_particle_and_stems_latin_words():
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
-    try:
-        import korean_search
-    finally:
-        sys.path.remove(str(ROOT / "book" / "_ext"))
+    korean_search = extension("korean_search")
     language = korean_search.SearchKorean({})
     assert {language.stem(w) for w in ("어텐션", "어텐션은", "어텐션을", "어텐션에서는")} == {"어텐션"}
     assert language.stem("softmax를") == language.stem("softmax") == "softmax"

@@ -5,15 +5,9 @@ tests run the same scan without a build.
 """
 
 import re
-import sys
+from _book import ROOT, config, extension
 
-from _book import ROOT, config
-
-sys.path.insert(0, str(ROOT / "book" / "_ext"))
-try:
-    import citations
-finally:
-    sys.path.remove(str(ROOT / "book" / "_ext"))
+citations = extension("citations")
 
 BIB = ROOT / "book" / "references.bib"
 FIELD = re.compile(r"^\s*(\w+)\s*=\s*\{(.*)\},?\s*$", re.MULTILINE)
