@@ -28,6 +28,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -325,22 +326,23 @@ def check(pot_dir: Path | None = None, only: list[Path] | None = None) -> Report
                                                    "needs a translator comment `# keep: <why>`)")
                 continue
             for name in ("math", "code", "roles", "links"):
-                a, b = getattr(source, name), getattr(target, name)
+                a, b = Counter(getattr(source, name)), Counter(getattr(target, name))
                 if a != b:
-                    report.broken.append(f"{label}: {name} differ: dropped {sorted(_minus(a, b))}, "
-                                         f"added {sorted(_minus(b, a))}")
+                    report.broken.append(f"{label}: {name} differ: dropped {sorted((a - b).elements())}, "
+                                         f"added {sorted((b - a).elements())}")
             if _kept(message) or docname == "book/glossary" or not has_prose(message.id):
                 continue  # the glossary's own rows define the terms; kept messages are English on purpose
             for term, pattern in patterns.items():
                 if term in everyday or not pattern.search(source.prose):
                     continue
-                korean = terms[term]
-                if squash(korean) not in squash(message.string) and term.casefold() not in excused:
+                korean, other_sense = terms[term], term.casefold() in excused  # still the term's first use
+                if squash(korean) not in squash(message.string) and not other_sense:
                     report.glossary.append(f"{label}: the glossary term {term!r} is {korean!r}, not in the "
                                            f"translation {short(message.string, 70)!r}")
-                if is_chapter and term not in seen_terms and len(message.id) > 80 and korean.casefold() != term.casefold():
+                first = is_chapter and term not in seen_terms and len(message.id) > 80
+                if first and korean.casefold() != term.casefold():
                     seen_terms.add(term)
-                    if not pattern.search(parts(message.string).prose) and term.casefold() not in excused:
+                    if not pattern.search(target.prose) and not other_sense:
                         report.first_use.append(f"{label}: first use of {term!r} in the chapter: write "
                                                 f"'{korean}({term})'")
     return report
@@ -348,17 +350,6 @@ def check(pot_dir: Path | None = None, only: list[Path] | None = None) -> Report
 
 def _kept(message) -> bool:
     return any(comment.strip().startswith("keep:") for comment in message.user_comments)
-
-
-def _minus(a: list[str], b: list[str]) -> list[str]:
-    rest = list(b)
-    out = []
-    for item in a:
-        if item in rest:
-            rest.remove(item)
-        else:
-            out.append(item)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
